@@ -1,0 +1,134 @@
+/* mpicompact: the public C API of the core library.
+ *
+ * What an application (a simulation code, an ingest tool) needs to write and
+ * read mpicompact segment files without MPI: status codes, the item model and
+ * the streaming segment writer/reader. The on-disk format is specified in
+ * docs/FORMAT.md; these functions are one implementation of it.
+ *
+ * Conventions: every fallible function returns an mc_status and fills an
+ * mc_err with a message naming the file and the problem; results come back
+ * through out-parameters. Nothing here prints, exits or aborts. */
+#ifndef MPICOMPACT_H
+#define MPICOMPACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: one list gives the enum and mc_strerror(). */
+#define MC_STATUS_MAP(X)                                          \
+    X(OK, "success")                                              \
+    X(EINVAL, "invalid argument")                                 \
+    X(ENOMEM, "out of memory")                                    \
+    X(EIO, "I/O error")                                           \
+    X(ECORRUPT, "corrupt data")                                   \
+    X(ECHECKSUM, "checksum mismatch")                             \
+    X(EFORMAT, "unsupported format or version")                   \
+    X(ENOENT, "not found")                                        \
+    X(EEXIST, "already exists")                                   \
+    X(ELOCKED, "store is locked by another job")                  \
+    X(ELIMIT, "limit exceeded")                                   \
+    X(ENOSPC, "no space left on device")                          \
+    X(EFAULT, "injected fault")                                   \
+    X(ECANCELED, "canceled")                                      \
+    X(EPROTO, "protocol error")
+
+typedef enum {
+#define MC_STATUS_ENUM(name, text) MC_##name,
+    MC_STATUS_MAP(MC_STATUS_ENUM)
+#undef MC_STATUS_ENUM
+} mc_status;
+
+const char *mc_strerror(mc_status status);
+
+/* Error detail: the code, the errno seen (0 if none) and a message that
+ * names the file and what is wrong. */
+typedef struct mc_err {
+    mc_status code;
+    int sys_errno;
+    char msg[1024];
+} mc_err;
+
+/* Limits (docs/FORMAT.md). */
+#define MC_KEY_MAX ((size_t)4096)                 /* bytes; keys are >= 1 byte */
+#define MC_VALUE_MAX ((size_t)16 * 1024 * 1024)   /* bytes; values may be empty */
+
+enum { MC_KIND_PUT = 0, MC_KIND_DELETE = 1 };
+
+/* One version of one key. Pointers are borrowed: valid until the producer's
+ * next call. A delete has an empty value. */
+typedef struct mc_item {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+    uint64_t seq;
+    uint8_t kind;
+} mc_item;
+
+/* Unsigned byte order, a proper prefix first (memcmp, shorter first). */
+int mc_key_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+
+/* What a finished or validated segment holds (also a manifest entry). */
+typedef struct mc_seg_meta {
+    uint64_t segno;
+    uint8_t level;
+    uint64_t nitems;
+    uint64_t ndeletes;
+    uint64_t bytes;        /* sum of key and value lengths */
+    uint64_t min_seq, max_seq;
+    uint8_t *min_key;      /* owned (malloc) */
+    size_t min_key_len;
+    uint8_t *max_key;      /* owned (malloc) */
+    size_t max_key_len;
+} mc_seg_meta;
+
+void mc_seg_meta_clear(mc_seg_meta *meta);   /* frees the keys, zeroes */
+mc_status mc_seg_meta_copy(mc_seg_meta *dst, const mc_seg_meta *src, mc_err *err);
+
+/* Streaming writer. Items must come in strictly increasing key order, keys
+ * 1..MC_KEY_MAX bytes, values 0..MC_VALUE_MAX; at least one item before
+ * finish. Writes PATH.tmp, and finish() fsyncs, renames to PATH and fsyncs
+ * the directory: a reader never sees a half-written segment. Memory is one
+ * chunk buffer per dataset, whatever the segment's size. */
+typedef struct mc_seg_writer mc_seg_writer;
+
+mc_status mc_seg_writer_create(const char *path, uint64_t segno, mc_seg_writer **out, mc_err *err);
+mc_status mc_seg_writer_add(mc_seg_writer *w, const mc_item *item, mc_err *err);
+uint64_t mc_seg_writer_nitems(const mc_seg_writer *w);
+uint64_t mc_seg_writer_bytes(const mc_seg_writer *w);   /* key+value bytes so far */
+/* Completes the file; *meta gets its description (level 0). Frees *w. */
+mc_status mc_seg_writer_finish(mc_seg_writer **w, mc_seg_meta *meta, mc_err *err);
+/* Drops the temporary file. Frees *w; accepts NULL. */
+void mc_seg_writer_abort(mc_seg_writer **w);
+
+/* Streaming reader with bounded memory (a window of items per refill). It
+ * checks as it goes: offsets, strict key order, kinds, limits, seqs within
+ * the root attributes, and Fletcher32 on every chunk it reads. */
+typedef struct mc_seg_reader mc_seg_reader;
+
+typedef struct mc_seg_attrs {
+    uint64_t segno, nitems, min_seq, max_seq;
+} mc_seg_attrs;
+
+mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err);
+const mc_seg_attrs *mc_seg_reader_attrs(const mc_seg_reader *r);
+/* Position before the first item with key >= KEY (binary search). */
+mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_len, mc_err *err);
+/* Next item; *eof set at the end. The item's pointers are valid until the
+ * next call on R. */
+mc_status mc_seg_reader_next(mc_seg_reader *r, mc_item *item, bool *eof, mc_err *err);
+void mc_seg_reader_close(mc_seg_reader **r);
+
+/* Reads a whole segment and checks every rule of docs/FORMAT.md; *meta gets
+ * what it holds (level 0; segno from the file's attribute). */
+mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

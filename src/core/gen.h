@@ -1,0 +1,35 @@
+/* gen: deterministic synthetic level-0 segments.
+ *
+ * Segment j of a gen run (0-based) is a pure function of the options, j and
+ * first_seq: the same seed and parameters give the same segments, whatever
+ * the number of ranks that write them. Item i of segment j has global number
+ * g = j * items + i and seq first_seq + g; seqs are unique.
+ * Keys: key index x -> key bytes by an invertible 64-bit mix of (seed, x)
+ * (uniform, zipf) or big-endian x (sequential), padded to a length in
+ * [key_min, key_max] drawn from x, so a key index always maps to the same
+ * bytes. New items use x = g. An overwrite (probability overwrite) or delete
+ * (probability del) targets a key index written by an earlier segment of the
+ * run (uniformly; zipf: skewed to hot keys), so segment 0 has none. One
+ * version per key within a segment (a repeated pick becomes a new key). */
+#ifndef MC_GEN_H
+#define MC_GEN_H
+
+#include "mpicompact.h"
+
+typedef enum { MC_DIST_UNIFORM, MC_DIST_ZIPF, MC_DIST_SEQUENTIAL } mc_dist;
+
+typedef struct mc_gen_opts {
+    uint64_t segments, items;
+    size_t key_min, key_max, value_min, value_max;
+    mc_dist dist;
+    double overwrite, del;
+    uint64_t seed;
+} mc_gen_opts;
+
+void mc_gen_opts_default(mc_gen_opts *o);   /* 16-byte keys, 100-byte values, uniform */
+mc_status mc_gen_opts_check(const mc_gen_opts *o, mc_err *err);
+/* Writes segment J to PATH as SEGNO; *meta describes it. */
+mc_status mc_gen_segment(const mc_gen_opts *o, uint64_t j, uint64_t first_seq,
+                         const char *path, uint64_t segno, mc_seg_meta *meta, mc_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* h5util: the thin layer over the HDF5 C library shared by the segment and
+ * manifest modules. Only h5util.c, segment_*.c and manifest_io.c include
+ * <hdf5.h>; everything else sees mc_status/mc_err.
+ *
+ * Invariants: HDF5's automatic error printing is turned off once
+ * (mc_h5_init) and HDF5 failures come back as mc_err messages that name the
+ * file, the object and, where HDF5 says it, the reason (the innermost message
+ * of the HDF5 error stack). File locking is off (parallel filesystems often
+ * lack flock; we write under temporary names and rename instead). */
+#ifndef MC_H5UTIL_H
+#define MC_H5UTIL_H
+
+#include <hdf5.h>
+#include "mpicompact.h"
+
+/* Idempotent; called by every function below. */
+void mc_h5_init(void);
+
+/* Creates PATH (truncating), libver earliest..latest-compatible with h5py 3.7
+ * (HDF5 1.10 format). */
+mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
+mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
+/* Closes and fsyncs the file. Always closes. */
+mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
+void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
+
+/* Scalar attributes on the root group. */
+mc_status mc_h5_attr_write_u64(hid_t file, const char *path, const char *name, uint64_t v, mc_err *err);
+mc_status mc_h5_attr_write_u32(hid_t file, const char *path, const char *name, uint32_t v, mc_err *err);
+/* Variable-length UTF-8 string, like h5py's default. */
+mc_status mc_h5_attr_write_str(hid_t file, const char *path, const char *name, const char *v, mc_err *err);
+/* Integer attributes are read converted to the native type (any stored
+ * integer type is accepted when the value fits). */
+mc_status mc_h5_attr_read_u64(hid_t file, const char *path, const char *name, uint64_t *v, mc_err *err);
+/* Accepts fixed- and variable-length strings; OUT gets a NUL-terminated copy. */
+mc_status mc_h5_attr_read_str(hid_t file, const char *path, const char *name, char *out, size_t out_len, mc_err *err);
+
+/* One-dimensional datasets of uint8 or uint64 (MC_H5_U8 / MC_H5_U64),
+ * chunked with the Fletcher32 filter, unlimited max size (so a zero-length
+ * dataset is valid), CHUNK elements per chunk (>= 1). */
+typedef enum { MC_H5_U8 = 1, MC_H5_U64 = 8 } mc_h5_type;
+mc_status mc_h5_dset_create(hid_t file, const char *path, const char *name, mc_h5_type type,
+                            uint64_t chunk, hid_t *dset, mc_err *err);
+/* Appends N elements at the end (extends the dataset). */
+mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type,
+                            const void *data, uint64_t n, mc_err *err);
+mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_type type,
+                          hid_t *dset, uint64_t *len, mc_err *err);
+/* Reads elements [start, start+n) converted to TYPE. A Fletcher32 mismatch is
+ * MC_ECHECKSUM with a message naming the file and dataset. */
+mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type,
+                          uint64_t start, uint64_t n, void *out, mc_err *err);
+void mc_h5_dset_close(hid_t *dset);
+
+#endif

@@ -1,0 +1,78 @@
+/* manifest: the in-memory list of live segments, indexed for the picker.
+ *
+ * It owns a copy of every entry (mc_seg_meta). Invariants, enforced by
+ * mc_manifest_add/mc_manifest_relevel (MC_ECORRUPT otherwise):
+ *   - segnos are unique and < next_segno;
+ *   - level < params.levels;
+ *   - in every level >= 1 the key ranges [min_key, max_key] do not overlap.
+ * Level 0 is kept in ascending segno order (oldest first), deeper levels in
+ * ascending key order, so that overlap queries there are binary searches.
+ * A segno -> entry hash makes lookups O(1). Nothing here does I/O. */
+#ifndef MC_MANIFEST_H
+#define MC_MANIFEST_H
+
+#include "mpicompact.h"
+
+#define MC_LEVELS_DEFAULT 7u
+#define MC_LEVELS_MAX 32u
+
+typedef struct mc_params {
+    uint32_t fanout;        /* >= 2 */
+    uint32_t l0_limit;      /* level-0 limit in segments, >= 1 */
+    uint32_t levels;        /* number of levels, 2..MC_LEVELS_MAX; the deepest has no limit */
+    uint64_t segment_size;  /* target segment size, key+value bytes, >= 1 */
+} mc_params;
+
+/* Defaults: fanout 10, l0 limit 4, 7 levels, 64 MiB. */
+void mc_params_default(mc_params *p);
+mc_status mc_params_check(const mc_params *p, mc_err *err);
+/* Byte limit of level L >= 1: segment_size * fanout^L, saturating at UINT64_MAX;
+ * UINT64_MAX for the deepest level. */
+uint64_t mc_params_level_limit(const mc_params *p, unsigned level);
+
+typedef struct mc_manifest mc_manifest;
+
+mc_status mc_manifest_create(const mc_params *params, mc_manifest **out, mc_err *err);
+void mc_manifest_destroy(mc_manifest **m);
+mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err);
+
+const mc_params *mc_manifest_params(const mc_manifest *m);
+uint64_t mc_manifest_generation(const mc_manifest *m);
+void mc_manifest_set_generation(mc_manifest *m, uint64_t generation);
+uint64_t mc_manifest_next_segno(const mc_manifest *m);
+void mc_manifest_set_next_segno(mc_manifest *m, uint64_t next_segno);
+uint64_t mc_manifest_next_seq(const mc_manifest *m);
+void mc_manifest_set_next_seq(mc_manifest *m, uint64_t next_seq);
+/* Reserve N consecutive numbers; returns the first. Segnos start at 1. */
+uint64_t mc_manifest_alloc_segnos(mc_manifest *m, uint64_t n);
+uint64_t mc_manifest_alloc_seqs(mc_manifest *m, uint64_t n);
+
+/* Copies META in. MC_EEXIST for a duplicate segno, MC_ECORRUPT for an
+ * overlap in a level >= 1 or a bad level. */
+mc_status mc_manifest_add(mc_manifest *m, const mc_seg_meta *meta, mc_err *err);
+mc_status mc_manifest_remove(mc_manifest *m, uint64_t segno, mc_err *err);
+/* Moves a segment to another level (the move-without-rewrite path). */
+mc_status mc_manifest_relevel(mc_manifest *m, uint64_t segno, unsigned level, mc_err *err);
+const mc_seg_meta *mc_manifest_find(const mc_manifest *m, uint64_t segno);
+
+size_t mc_manifest_count(const mc_manifest *m);
+uint64_t mc_manifest_total_bytes(const mc_manifest *m);
+size_t mc_manifest_level_count(const mc_manifest *m, unsigned level);
+uint64_t mc_manifest_level_bytes(const mc_manifest *m, unsigned level);
+uint64_t mc_manifest_level_items(const mc_manifest *m, unsigned level);
+/* I-th entry of LEVEL: level 0 in ascending segno, deeper in ascending key. */
+const mc_seg_meta *mc_manifest_level_at(const mc_manifest *m, unsigned level, size_t i);
+/* Levels >= 1: the entries overlapping [lo, hi] (inclusive) are the indices
+ * [*first, *end). LO NULL means -infinity, HI NULL +infinity. */
+void mc_manifest_level_overlaps(const mc_manifest *m, unsigned level,
+                                const uint8_t *lo, size_t lo_len,
+                                const uint8_t *hi, size_t hi_len,
+                                size_t *first, size_t *end);
+/* Deepest level holding a segment, or -1 when the store is empty. */
+int mc_manifest_deepest_level(const mc_manifest *m);
+
+/* Two ranges [a_lo, a_hi] and [b_lo, b_hi] intersect. */
+bool mc_ranges_overlap(const uint8_t *a_lo, size_t a_lo_len, const uint8_t *a_hi, size_t a_hi_len,
+                       const uint8_t *b_lo, size_t b_lo_len, const uint8_t *b_hi, size_t b_hi_len);
+
+#endif

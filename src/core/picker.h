@@ -1,0 +1,56 @@
+/* picker: chooses compactions from the manifest alone (rank 0).
+ *
+ * Levels: level 0 is over its limit while count - pending > l0_limit; level
+ * i >= 1 while bytes - pending_bytes > segment_size * fanout^i; the deepest
+ * level (levels - 1) has no limit. Levels are tried most-over-limit first.
+ * Candidate: an upper segment (level 0: oldest first; deeper: a rotating key
+ * cursor, wrapping once) plus every overlapping segment of the next level, at
+ * most fanout + 1 of them (more: sticky, output stops at the last lower
+ * taken). A candidate is skipped, and the search goes on in the level, when
+ * any input is busy (input of an in-flight compaction, or quarantined) or
+ * when its key span intersects the span of an in-flight compaction writing
+ * to the same level: this is what lets several level-0 compactions run at
+ * once safely (docs/COMPACTION.md).
+ * An upper with no overlapping lowers moves down by relabelling (applied to
+ * the manifest at once, no request), unless it holds deletes and the target
+ * is the bottom level. Full mode (compact --full): every level above the
+ * bottom (the deepest non-empty level, at least 1) has limit 0, and bottom
+ * segments still holding deletes are rewritten in place.
+ * Invariants: a segment is an input to at most one in-flight request;
+ * pending counts return to zero when every request is released. */
+#ifndef MC_PICKER_H
+#define MC_PICKER_H
+
+#include "request.h"
+
+typedef struct mc_picker_opts {
+    bool full;
+    size_t max_guards;      /* more guards than this: keep deletes (0 = 1024) */
+} mc_picker_opts;
+
+typedef struct mc_picker mc_picker;
+
+/* Borrows M, which must outlive the picker; the picker changes it only by
+ * relabelling moves and allocating segnos. */
+mc_status mc_picker_create(mc_manifest *m, const mc_picker_opts *opts, mc_picker **out, mc_err *err);
+void mc_picker_destroy(mc_picker **p);
+
+/* Next compaction that can start now, or *out = NULL. A request returned is
+ * in flight (inputs busy, pending counted, segnos allocated, id assigned)
+ * and owned by the caller (mc_request_clear + free). */
+mc_status mc_picker_next(mc_picker *p, mc_request **out, mc_err *err);
+/* The request is over (applied, failed or forgotten): inputs released,
+ * pending decremented. Call after mc_manifest_apply() for a success. */
+void mc_picker_release(mc_picker *p, const mc_request *req);
+/* Like release, but the inputs stay busy for good (no later pick takes them). */
+void mc_picker_quarantine(mc_picker *p, const mc_request *req);
+
+size_t mc_picker_inflight(const mc_picker *p);
+uint64_t mc_picker_moves(const mc_picker *p);
+/* True while some level is over its limit (full mode: not yet one bottom
+ * level without deletes), ignoring quarantined segments. */
+bool mc_picker_wants_more(const mc_picker *p);
+/* Segments still to be compacted by the limits, for progress (estimate). */
+uint64_t mc_picker_pending_bytes(const mc_picker *p);
+
+#endif
