@@ -10,7 +10,8 @@
  * bytes. New items use x = g. An overwrite (probability overwrite) or delete
  * (probability del) targets a key index written by an earlier segment of the
  * run (uniformly; zipf: skewed to hot keys), so segment 0 has none. One
- * version per key within a segment (a repeated pick becomes a new key). */
+ * version per key within a segment (a repeated pick draws again, up to 8
+ * times, then becomes a new key). */
 #ifndef MC_GEN_H
 #define MC_GEN_H
 
@@ -28,6 +29,14 @@ typedef struct mc_gen_opts {
 
 void mc_gen_opts_default(mc_gen_opts *o);   /* 16-byte keys, 100-byte values, uniform */
 mc_status mc_gen_opts_check(const mc_gen_opts *o, mc_err *err);
+/* Segment J's items in strictly increasing key order, each passed to FN
+ * (the item's pointers are valid during the call only); what
+ * mc_gen_segment() writes. Keys that collide in a segment (possible only
+ * with keys shorter than 8 bytes) keep the highest seq, so a segment may
+ * hold fewer than o->items items then. */
+typedef mc_status (*mc_gen_item_fn)(void *ctx, const mc_item *item, mc_err *err);
+mc_status mc_gen_items(const mc_gen_opts *o, uint64_t j, uint64_t first_seq,
+                       mc_gen_item_fn fn, void *ctx, mc_err *err);
 /* Writes segment J to PATH as SEGNO; *meta describes it. */
 mc_status mc_gen_segment(const mc_gen_opts *o, uint64_t j, uint64_t first_seq,
                          const char *path, uint64_t segno, mc_seg_meta *meta, mc_err *err);

@@ -16,6 +16,12 @@
 /* Idempotent; called by every function below. */
 void mc_h5_init(void);
 
+/* Turns the current HDF5 error stack into ERR ("PATH: WHAT: innermost
+ * reason") and clears the stack. CODE is used unless the file driver
+ * reported an errno (then ENOSPC -> MC_ENOSPC etc., mc_status_from_errno).
+ * For callers that make HDF5 calls of their own. */
+mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *what);
+
 /* Creates PATH (truncating), libver earliest..latest-compatible with h5py 3.7
  * (HDF5 1.10 format). */
 mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
@@ -41,9 +47,18 @@ mc_status mc_h5_attr_read_str(hid_t file, const char *path, const char *name, ch
 typedef enum { MC_H5_U8 = 1, MC_H5_U64 = 8 } mc_h5_type;
 mc_status mc_h5_dset_create(hid_t file, const char *path, const char *name, mc_h5_type type,
                             uint64_t chunk, hid_t *dset, mc_err *err);
+/* The same without a chunk cache, for writers that append whole chunks
+ * (and one last piece): every chunk reaches the file inside its append, so
+ * a full disk fails there and nothing is left dirty for close to fail on
+ * (HDF5 cannot shut down cleanly after a failed H5Fclose). */
+mc_status mc_h5_dset_create_direct(hid_t file, const char *path, const char *name, mc_h5_type type,
+                                   uint64_t chunk, hid_t *dset, mc_err *err);
 /* Appends N elements at the end (extends the dataset). */
 mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type,
                             const void *data, uint64_t n, mc_err *err);
+/* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
+ * not 1-D or its elements are not unsigned integers that fit TYPE;
+ * MC_EFORMAT when it is not chunked with Fletcher32. */
 mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_type type,
                           hid_t *dset, uint64_t *len, mc_err *err);
 /* Reads elements [start, start+n) converted to TYPE. A Fletcher32 mismatch is
@@ -51,5 +66,25 @@ mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_
 mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type,
                           uint64_t start, uint64_t n, void *out, mc_err *err);
 void mc_h5_dset_close(hid_t *dset);
+
+/* ---- Shared by segment_write.c, segment_read.c and segment_validate.c ---- */
+
+#define MC_SEG_FORMAT "mpicompact-segment"
+#define MC_SEG_VERSION 1u
+
+/* The six root datasets of a segment, in this order. */
+enum { MC_SEG_KEYS, MC_SEG_KEY_OFFSETS, MC_SEG_VALUES, MC_SEG_VALUE_OFFSETS, MC_SEG_SEQS, MC_SEG_KINDS,
+       MC_SEG_NDSETS };
+typedef struct mc_seg_dset_def {
+    const char *name;
+    mc_h5_type type;
+} mc_seg_dset_def;
+extern const mc_seg_dset_def mc_seg_dsets[MC_SEG_NDSETS];
+
+/* The per-item rules of docs/FORMAT.md (key 1..MC_KEY_MAX bytes, value at
+ * most MC_VALUE_MAX, kind put/delete, a delete's value empty, keys strictly
+ * increasing): NULL when IT may follow the key PREV (HAS_PREV false for the
+ * first item), else a short description of what is wrong. */
+const char *mc_seg_item_problem(const mc_item *it, const uint8_t *prev, size_t prev_len, bool has_prev);
 
 #endif

@@ -27,7 +27,10 @@ mc_status mc_store_remove_segment(const char *store, uint64_t segno, mc_err *err
 typedef void (*mc_orphan_fn)(void *ctx, const char *path);
 mc_status mc_store_list_orphans(const char *store, const mc_manifest *m,
                                 mc_orphan_fn fn, void *ctx, mc_err *err);
-/* Removes every orphan; *nremoved (may be NULL) gets how many. */
+/* Removes every orphan file (a directory is only reported by list);
+ * *nremoved (may be NULL) gets how many. M must be the committed manifest:
+ * if its generation is not the one CURRENT names, MC_EINVAL and nothing is
+ * removed. */
 mc_status mc_store_remove_orphans(const char *store, const mc_manifest *m,
                                   size_t *nremoved, mc_err *err);
 /* fsync a directory. */

@@ -31,6 +31,8 @@ typedef struct mc_cli_ctx {
 typedef int (*mc_cmd_fn)(int argc, char **argv, const mc_cli_ctx *ctx);
 
 int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out);
+/* COMMAND's usage line ("get STORE KEY"), or NULL for an unknown command. */
+const char *mc_cli_usage(const char *command);
 
 int mc_cmd_init(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx);

@@ -21,4 +21,16 @@ bool mc_wait_message(MPI_Comm comm, int source, int tag, MPI_Status *status,
  * on the other ranks. */
 int mc_bcast_bytes(void **buf, uint64_t *len, int root, MPI_Comm comm);
 
+/* Broadcast of one value without spinning: ROOT sends it to every rank
+ * point to point (tag MC_TAG_QUIET), the others wait with mc_wait_message().
+ * For ranks that may wait long while ROOT works (get, scan, stat, the start
+ * of a writing command). */
+#define MC_TAG_QUIET 32001   /* and 32002 (gather) */
+uint64_t mc_bcast_u64_quiet(uint64_t v, int root, MPI_Comm comm);
+/* Gathers each rank's LEN bytes at ROOT: there *all (malloc'ed) holds the
+ * concatenation in rank order and *lens (malloc'ed, size entries) each
+ * rank's length; elsewhere both are NULL. Returns an MPI error code, or
+ * MPI_ERR_NO_MEM when ROOT cannot allocate. */
+int mc_gather_bytes(const void *mine, uint64_t len, void **all, uint64_t **lens, int root, MPI_Comm comm);
+
 #endif

@@ -1,0 +1,606 @@
+/* h5util: HDF5 files, scalar attributes and 1-D datasets with our error messages (h5util.h). */
+#include "h5util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+
+/* ---- initialisation and the error stack ---- */
+
+static bool h5_initialised;
+
+void mc_h5_init(void)
+{
+    if (h5_initialised)
+        return;
+    H5open();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5_initialised = true;
+}
+
+typedef struct stack_info {
+    char reason[512];   /* innermost entry's description */
+    int sys_errno;      /* "errno = N" reported by the file driver, else 0 */
+    bool checksum;      /* a filter (Fletcher32) failed */
+} stack_info;
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+    stack_info *info = ctx;
+    const char *desc = e->desc ? e->desc : "";
+    if (n == 0)
+        snprintf(info->reason, sizeof info->reason, "%s", desc);
+    const char *p = strstr(desc, "errno = ");
+    if (p && info->sys_errno == 0)
+        info->sys_errno = atoi(p + 8);
+    if (e->maj_num == H5E_PLINE || strstr(desc, "Fletcher32") || strstr(desc, "checksum"))
+        info->checksum = true;
+    return 0;
+}
+
+/* Reads and clears the current HDF5 error stack. */
+static void stack_read(stack_info *info)
+{
+    memset(info, 0, sizeof *info);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, info);
+    H5Eclear2(H5E_DEFAULT);
+    for (char *p = info->reason; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    if (!info->reason[0])
+        snprintf(info->reason, sizeof info->reason, "HDF5 call failed");
+}
+
+mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *what)
+{
+    stack_info info;
+    stack_read(&info);
+    if (info.sys_errno)
+        code = mc_status_from_errno(info.sys_errno);
+    if (info.sys_errno)   /* the driver's own text is long: the errno says it */
+        return mc_err_set(err, code, info.sys_errno, "%s: %s: %s", path, what, strerror(info.sys_errno));
+    return mc_err_set(err, code, 0, "%s: %s: %s", path, what, info.reason);
+}
+
+/* ---- files ---- */
+
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return H5I_INVALID_HID;
+    if (H5Pset_fapl_sec2(fapl) < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110) < 0 ||
+        H5Pset_file_locking(fapl, 0, 1) < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    *file = H5I_INVALID_HID;
+    hid_t fapl = make_fapl();
+    if (fapl < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
+        goto cleanup;
+    }
+    *file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (*file < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot create HDF5 file");
+        *file = H5I_INVALID_HID;
+    }
+cleanup:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return st;
+}
+
+mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    *file = H5I_INVALID_HID;
+    hid_t fapl = H5I_INVALID_HID;
+    if (access(path, R_OK) != 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
+    }
+    fapl = make_fapl();
+    if (fapl < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
+        goto cleanup;
+    }
+    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (*file < 0) {
+        /* The file exists and is readable: HDF5 refusing it means damage. */
+        st = mc_h5_fail(err, MC_ECORRUPT, path, "not a readable HDF5 file (truncated or damaged?)");
+        *file = H5I_INVALID_HID;
+    }
+cleanup:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return st;
+}
+
+mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    int fd = -1;
+    if (H5Fclose(file) < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot close HDF5 file");
+        goto cleanup;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot reopen to fsync: %s", path, strerror(e));
+        goto cleanup;
+    }
+    if (fsync(fd) != 0) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: fsync: %s", path, strerror(e));
+        goto cleanup;
+    }
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    return st;
+}
+
+void mc_h5_close(hid_t *file)
+{
+    if (file && *file >= 0) {
+        H5Fclose(*file);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    if (file)
+        *file = H5I_INVALID_HID;
+}
+
+/* ---- attributes ---- */
+
+/* Writes a scalar attribute of FILE_TYPE from MEM_TYPE data, replacing one
+ * of the same name. */
+static mc_status attr_write(hid_t file, const char *path, const char *name, hid_t file_type, hid_t mem_type,
+                            const void *data, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    char what[320];
+    snprintf(what, sizeof what, "cannot write attribute '%s'", name);
+    htri_t exists = H5Aexists(file, name);
+    if (exists < 0 || (exists > 0 && H5Adelete(file, name) < 0))
+        goto fail;
+    space = H5Screate(H5S_SCALAR);
+    if (space < 0)
+        goto fail;
+    attr = H5Acreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0 || H5Awrite(attr, mem_type, data) < 0)
+        goto fail;
+    goto cleanup;
+fail:
+    st = mc_h5_fail(err, MC_EIO, path, what);
+cleanup:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+mc_status mc_h5_attr_write_u64(hid_t file, const char *path, const char *name, uint64_t v, mc_err *err)
+{
+    return attr_write(file, path, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, err);
+}
+
+mc_status mc_h5_attr_write_u32(hid_t file, const char *path, const char *name, uint32_t v, mc_err *err)
+{
+    return attr_write(file, path, name, H5T_STD_U32LE, H5T_NATIVE_UINT32, &v, err);
+}
+
+mc_status mc_h5_attr_write_str(hid_t file, const char *path, const char *name, const char *v, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
+        char what[320];
+        snprintf(what, sizeof what, "cannot make a string type for attribute '%s'", name);
+        st = mc_h5_fail(err, MC_EIO, path, what);
+        goto cleanup;
+    }
+    st = attr_write(file, path, name, type, type, &v, err);
+cleanup:
+    if (type >= 0)
+        H5Tclose(type);
+    return st;
+}
+
+/* Opens root attribute NAME, which must hold exactly one element. */
+static mc_status attr_open(hid_t file, const char *path, const char *name, hid_t *attr, hid_t *type, mc_err *err)
+{
+    mc_h5_init();
+    *attr = *type = H5I_INVALID_HID;
+    hid_t space = H5I_INVALID_HID;
+    mc_status st = MC_OK;
+    htri_t exists = H5Aexists(file, name);
+    if (exists < 0) {
+        char what[320];
+        snprintf(what, sizeof what, "cannot look up attribute '%s'", name);
+        st = mc_h5_fail(err, MC_ECORRUPT, path, what);
+        goto cleanup;
+    }
+    if (exists == 0) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: root attribute '%s' is missing", path, name);
+        goto cleanup;
+    }
+    *attr = H5Aopen(file, name, H5P_DEFAULT);
+    if (*attr < 0 || (*type = H5Aget_type(*attr)) < 0 || (space = H5Aget_space(*attr)) < 0) {
+        char what[320];
+        snprintf(what, sizeof what, "cannot open attribute '%s'", name);
+        st = mc_h5_fail(err, MC_ECORRUPT, path, what);
+        goto cleanup;
+    }
+    if (H5Sget_simple_extent_npoints(space) != 1)
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute '%s' is not a scalar", path, name);
+cleanup:
+    if (space >= 0)
+        H5Sclose(space);
+    if (st != MC_OK) {
+        if (*type >= 0)
+            H5Tclose(*type);
+        if (*attr >= 0)
+            H5Aclose(*attr);
+        *attr = *type = H5I_INVALID_HID;
+    }
+    return st;
+}
+
+mc_status mc_h5_attr_read_u64(hid_t file, const char *path, const char *name, uint64_t *v, mc_err *err)
+{
+    hid_t attr, type;
+    mc_status st = attr_open(file, path, name, &attr, &type, err);
+    if (st != MC_OK)
+        return st;
+    if (H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) > 8) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute '%s' is not an integer of at most 64 bits", path, name);
+        goto cleanup;
+    }
+    if (H5Tget_sign(type) == H5T_SGN_2) {
+        int64_t s = 0;
+        if (H5Aread(attr, H5T_NATIVE_INT64, &s) < 0)
+            goto fail;
+        if (s < 0) {
+            st = mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute '%s' is negative (%lld)", path, name, (long long)s);
+            goto cleanup;
+        }
+        *v = (uint64_t)s;
+    } else if (H5Aread(attr, H5T_NATIVE_UINT64, v) < 0) {
+        goto fail;
+    }
+    goto cleanup;
+fail : {
+    char what[320];
+    snprintf(what, sizeof what, "cannot read attribute '%s'", name);
+    st = mc_h5_fail(err, MC_ECORRUPT, path, what);
+}
+cleanup:
+    H5Tclose(type);
+    H5Aclose(attr);
+    return st;
+}
+
+mc_status mc_h5_attr_read_str(hid_t file, const char *path, const char *name, char *out, size_t out_len, mc_err *err)
+{
+    hid_t attr, type, mem = H5I_INVALID_HID;
+    char *vstr = NULL, *fixed = NULL;
+    mc_status st = attr_open(file, path, name, &attr, &type, err);
+    if (st != MC_OK)
+        return st;
+    if (H5Tget_class(type) != H5T_STRING) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute '%s' is not a string", path, name);
+        goto cleanup;
+    }
+    const char *text = NULL;
+    size_t len = 0;
+    htri_t is_var = H5Tis_variable_str(type);
+    if (is_var < 0 || (mem = H5Tcopy(type)) < 0 || H5Tset_cset(mem, H5Tget_cset(type)) < 0)
+        goto fail;
+    if (is_var) {
+        if (H5Aread(attr, mem, &vstr) < 0)
+            goto fail;
+        text = vstr ? vstr : "";
+        len = strlen(text);
+    } else {
+        size_t size = H5Tget_size(type);
+        if (size == 0 || H5Tset_strpad(mem, H5T_STR_NULLPAD) < 0)
+            goto fail;
+        fixed = calloc(1, size + 1);
+        if (!fixed) {
+            st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading attribute '%s'", path, name);
+            goto cleanup;
+        }
+        if (H5Aread(attr, mem, fixed) < 0)
+            goto fail;
+        len = strnlen(fixed, size);
+        if (H5Tget_strpad(type) == H5T_STR_SPACEPAD)
+            while (len > 0 && fixed[len - 1] == ' ')
+                len--;
+        text = fixed;
+    }
+    if (len + 1 > out_len) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute '%s' is longer than %zu bytes", path, name,
+                        out_len ? out_len - 1 : 0);
+        goto cleanup;
+    }
+    memcpy(out, text, len);
+    out[len] = '\0';
+    goto cleanup;
+fail : {
+    char what[320];
+    snprintf(what, sizeof what, "cannot read string attribute '%s'", name);
+    st = mc_h5_fail(err, MC_ECORRUPT, path, what);
+}
+cleanup:
+    if (vstr)
+        H5free_memory(vstr);
+    free(fixed);
+    if (mem >= 0)
+        H5Tclose(mem);
+    H5Tclose(type);
+    H5Aclose(attr);
+    return st;
+}
+
+/* ---- datasets ---- */
+
+static hid_t file_type_of(mc_h5_type type)
+{
+    return type == MC_H5_U8 ? H5T_STD_U8LE : H5T_STD_U64LE;
+}
+
+static hid_t mem_type_of(mc_h5_type type)
+{
+    return type == MC_H5_U8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_UINT64;
+}
+
+static mc_status dset_fail(mc_err *err, mc_status code, const char *path, const char *name, const char *what)
+{
+    char buf[400];
+    snprintf(buf, sizeof buf, "dataset %s: %s", name, what);
+    return mc_h5_fail(err, code, path, buf);
+}
+
+static mc_status dset_create(hid_t file, const char *path, const char *name, mc_h5_type type, uint64_t chunk,
+                             bool direct, hid_t *dset, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
+    *dset = H5I_INVALID_HID;
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunkdims[1] = {chunk ? chunk : 1};
+    space = H5Screate_simple(1, dims, maxdims);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (space < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunkdims) < 0 || H5Pset_fletcher32(dcpl) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        (direct && H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT) < 0)) {
+        st = dset_fail(err, MC_EIO, path, name, "cannot set up creation properties");
+        goto cleanup;
+    }
+    *dset = H5Dcreate2(file, name, file_type_of(type), space, H5P_DEFAULT, dcpl, dapl);
+    if (*dset < 0) {
+        *dset = H5I_INVALID_HID;
+        st = dset_fail(err, MC_EIO, path, name, "cannot create");
+    }
+cleanup:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+mc_status mc_h5_dset_create(hid_t file, const char *path, const char *name, mc_h5_type type, uint64_t chunk,
+                            hid_t *dset, mc_err *err)
+{
+    return dset_create(file, path, name, type, chunk, false, dset, err);
+}
+
+mc_status mc_h5_dset_create_direct(hid_t file, const char *path, const char *name, mc_h5_type type,
+                                   uint64_t chunk, hid_t *dset, mc_err *err)
+{
+    return dset_create(file, path, name, type, chunk, true, dset, err);
+}
+
+/* Length of a 1-D dataset; -1 on failure (HDF5 stack set). */
+static int dset_length(hid_t dset, uint64_t *len)
+{
+    hid_t space = H5Dget_space(dset);
+    if (space < 0)
+        return -1;
+    hsize_t dims[1] = {0};
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank == 1 && H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+        rank = -1;
+    H5Sclose(space);
+    *len = dims[0];
+    return rank;
+}
+
+mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type, const void *data,
+                            uint64_t n, mc_err *err)
+{
+    mc_h5_init();
+    if (n == 0)
+        return MC_OK;
+    mc_status st = MC_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    uint64_t cur = 0;
+    if (dset_length(dset, &cur) != 1)
+        goto fail;
+    hsize_t newdims[1] = {cur + n}, start[1] = {cur}, count[1] = {n};
+    if (H5Dset_extent(dset, newdims) < 0 || (fspace = H5Dget_space(dset)) < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        (mspace = H5Screate_simple(1, count, NULL)) < 0 ||
+        H5Dwrite(dset, mem_type_of(type), mspace, fspace, H5P_DEFAULT, data) < 0)
+        goto fail;
+    goto cleanup;
+fail:
+    st = dset_fail(err, MC_EIO, path, name, "write failed");
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+/* A dataset must be chunked with the Fletcher32 filter (docs/FORMAT.md).
+ * *chunk_bytes gets the size of one chunk as stored (element type). */
+static bool has_fletcher32(hid_t dset, size_t elem_size, uint64_t *chunk_bytes)
+{
+    *chunk_bytes = 0;
+    hid_t dcpl = H5Dget_create_plist(dset);
+    if (dcpl < 0)
+        return false;
+    bool ok = false;
+    hsize_t dims[1] = {0};
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, dims) == 1) {
+        unsigned flags = 0, config = 0;
+        size_t nelmts = 0;
+        ok = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &nelmts, NULL, 0, NULL, &config) >= 0;
+        *chunk_bytes = dims[0] * elem_size;
+    }
+    H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+/* Chunks above HDF5's default 1 MiB chunk cache would be read and
+ * checksummed again for every small read: reopen with a cache that holds one. */
+static mc_status enlarge_chunk_cache(hid_t file, const char *path, const char *name, uint64_t chunk_bytes,
+                                     hid_t *dset, mc_err *err)
+{
+    if (chunk_bytes <= ((uint64_t)1 << 20))
+        return MC_OK;
+    mc_status st = MC_OK;
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    mc_h5_dset_close(dset);
+    if (dapl < 0 ||
+        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, (size_t)chunk_bytes + 4096,
+                           H5D_CHUNK_CACHE_W0_DEFAULT) < 0 ||
+        (*dset = H5Dopen2(file, name, dapl)) < 0) {
+        *dset = H5I_INVALID_HID;
+        st = dset_fail(err, MC_ECORRUPT, path, name, "cannot reopen with a larger chunk cache");
+    }
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    return st;
+}
+
+mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_type type, hid_t *dset,
+                          uint64_t *len, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    hid_t dtype = H5I_INVALID_HID;
+    *dset = H5I_INVALID_HID;
+    htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+    if (exists <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s is missing", path, name);
+    }
+    *dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (*dset < 0) {
+        *dset = H5I_INVALID_HID;
+        st = dset_fail(err, MC_ECORRUPT, path, name, "cannot open");
+        goto cleanup;
+    }
+    dtype = H5Dget_type(*dset);
+    if (dtype < 0) {
+        st = dset_fail(err, MC_ECORRUPT, path, name, "cannot get its type");
+        goto cleanup;
+    }
+    if (H5Tget_class(dtype) != H5T_INTEGER || H5Tget_sign(dtype) != H5T_SGN_NONE ||
+        H5Tget_size(dtype) > (size_t)type) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: element type is not %s", path, name,
+                        type == MC_H5_U8 ? "uint8" : "an unsigned integer of at most 64 bits");
+        goto cleanup;
+    }
+    if (dset_length(*dset, len) != 1) {
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s is not one-dimensional", path, name);
+        H5Eclear2(H5E_DEFAULT);
+        goto cleanup;
+    }
+    uint64_t chunk_bytes = 0;
+    if (!has_fletcher32(*dset, H5Tget_size(dtype), &chunk_bytes)) {
+        st = mc_err_set(err, MC_EFORMAT, 0, "%s: dataset %s is not chunked with the Fletcher32 filter", path,
+                        name);
+        goto cleanup;
+    }
+    st = enlarge_chunk_cache(file, path, name, chunk_bytes, dset, err);
+cleanup:
+    if (dtype >= 0)
+        H5Tclose(dtype);
+    if (st != MC_OK)
+        mc_h5_dset_close(dset);
+    return st;
+}
+
+mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type, uint64_t start,
+                          uint64_t n, void *out, mc_err *err)
+{
+    mc_h5_init();
+    if (n == 0)
+        return MC_OK;
+    mc_status st = MC_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t hstart[1] = {start}, count[1] = {n};
+    if ((fspace = H5Dget_space(dset)) < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, hstart, NULL, count, NULL) < 0 ||
+        (mspace = H5Screate_simple(1, count, NULL)) < 0) {
+        st = dset_fail(err, MC_ECORRUPT, path, name, "cannot select elements");
+        goto cleanup;
+    }
+    if (H5Dread(dset, mem_type_of(type), mspace, fspace, H5P_DEFAULT, out) < 0) {
+        stack_info info;
+        stack_read(&info);
+        if (info.checksum)
+            st = mc_err_set(err, MC_ECHECKSUM, 0, "%s: dataset %s: checksum mismatch (Fletcher32)", path, name);
+        else if (info.sys_errno)
+            st = mc_err_set(err, mc_status_from_errno(info.sys_errno), info.sys_errno,
+                            "%s: dataset %s: read failed: %s", path, name, info.reason);
+        else
+            st = mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: read failed: %s", path, name, info.reason);
+    }
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+void mc_h5_dset_close(hid_t *dset)
+{
+    if (dset && *dset >= 0) {
+        H5Dclose(*dset);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    if (dset)
+        *dset = H5I_INVALID_HID;
+}

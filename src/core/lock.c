@@ -1,0 +1,249 @@
+/* lock: STORE/LOCK created with O_EXCL, naming its holder; stale local locks taken over (lock.h). */
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "store.h"
+
+#define LOCK_TEXT_MAX 2048
+
+struct mc_lock {
+    char path[MC_PATH_MAX];
+    char text[LOCK_TEXT_MAX];   /* what we wrote: release removes only this */
+};
+
+/* The holder, as parsed from a lock file. */
+typedef struct holder {
+    char host[256];
+    long pid;   /* -1 when unreadable */
+    char jobid[64];
+    char command[1024];
+    char started[64];
+} holder;
+
+static void this_host(char *out, size_t len)
+{
+    if (gethostname(out, len) != 0)
+        snprintf(out, len, "unknown");
+    out[len - 1] = '\0';
+}
+
+/* "host=H pid=P jobid=J command=C started=T\n"; newlines in C become spaces. */
+static void format_lock(char *out, size_t len, const char *command)
+{
+    char host[256], started[64], cmd[1024];
+    this_host(host, sizeof host);
+    const char *job = getenv("SLURM_JOB_ID");
+    if (!job || !*job)
+        job = "-";
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(cmd, sizeof cmd, "%s", command && *command ? command : "-");
+    for (char *c = cmd; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    snprintf(out, len, "host=%s pid=%ld jobid=%.60s command=%s started=%s\n", host, (long)getpid(), job,
+             cmd, started);
+}
+
+/* Copies the text between FROM (after its tag) and TO (or the end) into OUT. */
+static void field(const char *from, const char *to, size_t taglen, char *out, size_t len)
+{
+    from += taglen;
+    size_t n = to ? (size_t)(to - from) : strlen(from);
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, from, n);
+    out[n] = '\0';
+}
+
+static bool parse_lock(const char *text, holder *h)
+{
+    memset(h, 0, sizeof *h);
+    h->pid = -1;
+    const char *p_host = strstr(text, "host=");
+    const char *p_pid = strstr(text, " pid=");
+    const char *p_job = strstr(text, " jobid=");
+    const char *p_cmd = strstr(text, " command=");
+    const char *p_started = NULL;
+    for (const char *s = text; (s = strstr(s, " started=")) != NULL; s++)
+        p_started = s;
+    if (p_host != text || !p_pid || !p_job || !p_cmd || !p_started || p_pid > p_job || p_job > p_cmd ||
+        p_cmd > p_started)
+        return false;
+    char pid[32];
+    field(p_host, p_pid, 5, h->host, sizeof h->host);
+    field(p_pid, p_job, 5, pid, sizeof pid);
+    field(p_job, p_cmd, 7, h->jobid, sizeof h->jobid);
+    field(p_cmd, p_started, 9, h->command, sizeof h->command);
+    field(p_started, strchr(p_started, '\n'), 9, h->started, sizeof h->started);
+    char *end;
+    errno = 0;
+    long v = strtol(pid, &end, 10);
+    if (errno || end == pid || *end || v <= 0)
+        return false;
+    h->pid = v;
+    return true;
+}
+
+/* Reads the lock file into TEXT; MC_ENOENT when it is gone. */
+static mc_status read_lock(const char *path, char *text, size_t len, mc_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: open: %s", path, strerror(errno));
+    size_t n = 0;
+    while (n < len - 1) {
+        ssize_t r = read(fd, text + n, len - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return mc_err_set(err, MC_EIO, e, "%s: read: %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    text[n] = '\0';
+    close(fd);
+    return MC_OK;
+}
+
+/* Creates the lock file with TEXT; MC_EEXIST if one is there. */
+static mc_status create_lock(const char *path, const char *text, mc_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: create: %s", path, strerror(errno));
+    size_t len = strlen(text), off = 0;
+    int e = 0;
+    while (off < len && !e) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno != EINTR)
+            e = errno;
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
+        unlink(path);
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: write: %s", path, strerror(e));
+    }
+    return MC_OK;
+}
+
+static mc_status locked_error(const char *store, const char *text, mc_err *err)
+{
+    holder h;
+    if (parse_lock(text, &h))
+        return mc_err_set(err, MC_ELOCKED, 0,
+                          "%s: locked by host=%s pid=%ld jobid=%s command=%s since %s; "
+                          "if that job is gone, remove %s/LOCK",
+                          store, h.host, h.pid, h.jobid, h.command, h.started, store);
+    char shown[256];
+    snprintf(shown, sizeof shown, "%.200s", text);
+    shown[strcspn(shown, "\n")] = '\0';
+    return mc_err_set(err, MC_ELOCKED, 0, "%s: locked (%s/LOCK says \"%s\"); if that job is gone, remove %s/LOCK",
+                      store, store, shown, store);
+}
+
+/* The lock file TEXT names a process of this host that no longer exists. */
+static bool is_stale(const char *text)
+{
+    holder h;
+    if (!parse_lock(text, &h))
+        return false;
+    char host[256];
+    this_host(host, sizeof host);
+    return strcmp(h.host, host) == 0 && kill((pid_t)h.pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Moves a stale lock aside (atomically) and deletes it. Returns false when
+ * the file moved aside was not the stale one (someone took over first); it
+ * is then put back if possible. */
+static bool clear_stale(const char *path, const char *stale_text)
+{
+    holder h;
+    parse_lock(stale_text, &h);
+    char aside[MC_PATH_MAX + 32];
+    snprintf(aside, sizeof aside, "%s.stale-%ld", path, h.pid);
+    if (rename(path, aside) != 0)
+        return errno == ENOENT;
+    char now[LOCK_TEXT_MAX];
+    bool same = read_lock(aside, now, sizeof now, NULL) == MC_OK && strcmp(now, stale_text) == 0;
+    if (!same && link(aside, path) != 0)
+        return false;   /* leave it aside: its owner will find it moved */
+    unlink(aside);
+    return same;
+}
+
+mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out, mc_err *err)
+{
+    *out = NULL;
+    mc_status st = MC_OK;
+    mc_lock *l = calloc(1, sizeof *l);
+    if (!l)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", store);
+    if (snprintf(l->path, sizeof l->path, "%s/LOCK", store) >= (int)sizeof l->path) {
+        st = mc_err_set(err, MC_EINVAL, 0, "%s: path too long", store);
+        goto cleanup;
+    }
+    format_lock(l->text, sizeof l->text, command);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        st = create_lock(l->path, l->text, err);
+        if (st == MC_OK) {
+            *out = l;
+            l = NULL;
+            goto cleanup;
+        }
+        if (st != MC_EEXIST) {
+            if (st == MC_ENOENT)
+                st = mc_err_set(err, MC_ENOENT, ENOENT, "%s: not an mpicompact store (cannot create %s)", store,
+                                l->path);
+            goto cleanup;
+        }
+        char text[LOCK_TEXT_MAX];
+        st = read_lock(l->path, text, sizeof text, err);
+        if (st == MC_ENOENT)
+            continue;   /* released in between: try again */
+        if (st != MC_OK)
+            goto cleanup;
+        if (attempt > 0 || !is_stale(text) || !clear_stale(l->path, text)) {
+            st = locked_error(store, text, err);
+            goto cleanup;
+        }
+    }
+    st = mc_err_set(err, MC_ELOCKED, 0, "%s: the lock changed hands while taking it; try again", store);
+cleanup:
+    free(l);
+    return st;
+}
+
+void mc_lock_release(mc_lock **pl)
+{
+    if (!pl || !*pl)
+        return;
+    mc_lock *l = *pl;
+    char text[LOCK_TEXT_MAX];
+    if (read_lock(l->path, text, sizeof text, NULL) == MC_OK && strcmp(text, l->text) == 0)
+        unlink(l->path);
+    free(l);
+    *pl = NULL;
+}

@@ -1,0 +1,315 @@
+/* segment_read: the streaming, checking segment reader (mc_seg_reader_*, include/mpicompact.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "h5util.h"
+
+/* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
+ * value bytes (at least one item, however large). Reads of a window hit the
+ * datasets' chunk caches, so every chunk is read and checksummed once. */
+#define WINDOW_ITEMS ((uint64_t)8192)
+#define WINDOW_BYTES ((uint64_t)1 << 20)
+
+struct mc_seg_reader {
+    char *path;
+    hid_t file;
+    hid_t dsets[MC_SEG_NDSETS];
+    uint64_t lens[MC_SEG_NDSETS];
+    mc_seg_attrs attrs;
+    uint64_t pos;            /* index of the next item next() returns */
+    uint64_t wstart, wn;     /* the window holds items [wstart, wstart + wn) */
+    uint64_t *koff, *voff;   /* WINDOW_ITEMS + 1 offsets each */
+    uint64_t *seqs;          /* WINDOW_ITEMS */
+    uint8_t *kinds;          /* WINDOW_ITEMS */
+    mc_buf keys, values;     /* the window's key and value bytes */
+    mc_buf prev_key;         /* last key of the previous window */
+    bool has_prev;
+};
+
+static mc_status read_dset(mc_seg_reader *r, int d, uint64_t start, uint64_t n, void *out, mc_err *err)
+{
+    return mc_h5_dset_read(r->dsets[d], r->path, mc_seg_dsets[d].name, mc_seg_dsets[d].type, start, n, out, err);
+}
+
+static mc_status check_format(mc_seg_reader *r, mc_err *err)
+{
+    char format[64];
+    mc_err sub = {0};
+    uint64_t version = 0;
+    mc_status st = mc_h5_attr_read_str(r->file, r->path, "format", format, sizeof format, &sub);
+    if (st != MC_OK)
+        return mc_err_set(err, MC_EFORMAT, 0, "%s (not an mpicompact segment)", sub.msg);
+    if (strcmp(format, MC_SEG_FORMAT) != 0)
+        return mc_err_set(err, MC_EFORMAT, 0, "%s: attribute format is \"%s\", not \"%s\"", r->path, format,
+                          MC_SEG_FORMAT);
+    if ((st = mc_h5_attr_read_u64(r->file, r->path, "version", &version, err)) != MC_OK)
+        return st;
+    if (version > MC_SEG_VERSION)
+        return mc_err_set(err, MC_EFORMAT, 0, "%s: segment format version %llu is newer than supported %u",
+                          r->path, (unsigned long long)version, MC_SEG_VERSION);
+    if (version != MC_SEG_VERSION)
+        return mc_err_set(err, MC_EFORMAT, 0, "%s: segment format version %llu is not valid", r->path,
+                          (unsigned long long)version);
+    return MC_OK;
+}
+
+static mc_status read_attrs(mc_seg_reader *r, mc_err *err)
+{
+    mc_seg_attrs *a = &r->attrs;
+    mc_status st;
+    if ((st = mc_h5_attr_read_u64(r->file, r->path, "segno", &a->segno, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(r->file, r->path, "nitems", &a->nitems, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(r->file, r->path, "min_seq", &a->min_seq, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(r->file, r->path, "max_seq", &a->max_seq, err)) != MC_OK)
+        return st;
+    if (a->nitems == 0)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: segment holds no items (nitems = 0)", r->path);
+    if (a->nitems > UINT64_MAX - 1)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute nitems is out of range", r->path);
+    if (a->min_seq > a->max_seq)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: attribute min_seq %llu is greater than max_seq %llu", r->path,
+                          (unsigned long long)a->min_seq, (unsigned long long)a->max_seq);
+    return MC_OK;
+}
+
+static mc_status open_dsets(mc_seg_reader *r, mc_err *err)
+{
+    uint64_t n = r->attrs.nitems;
+    for (int d = 0; d < MC_SEG_NDSETS; d++) {
+        mc_status st = mc_h5_dset_open(r->file, r->path, mc_seg_dsets[d].name, mc_seg_dsets[d].type,
+                                       &r->dsets[d], &r->lens[d], err);
+        if (st != MC_OK)
+            return st;
+        uint64_t want = (d == MC_SEG_KEY_OFFSETS || d == MC_SEG_VALUE_OFFSETS) ? n + 1 : n;
+        if (d != MC_SEG_KEYS && d != MC_SEG_VALUES && r->lens[d] != want)
+            return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s has %llu entries, expected %llu (nitems = %llu)",
+                              r->path, mc_seg_dsets[d].name, (unsigned long long)r->lens[d],
+                              (unsigned long long)want, (unsigned long long)n);
+    }
+    return MC_OK;
+}
+
+mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err)
+{
+    mc_status st = MC_OK;
+    *out = NULL;
+    mc_seg_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory opening a segment", path);
+    r->file = H5I_INVALID_HID;
+    for (int d = 0; d < MC_SEG_NDSETS; d++)
+        r->dsets[d] = H5I_INVALID_HID;
+    r->path = strdup(path);
+    r->koff = malloc((WINDOW_ITEMS + 1) * sizeof *r->koff);
+    r->voff = malloc((WINDOW_ITEMS + 1) * sizeof *r->voff);
+    r->seqs = malloc(WINDOW_ITEMS * sizeof *r->seqs);
+    r->kinds = malloc(WINDOW_ITEMS);
+    if (!r->path || !r->koff || !r->voff || !r->seqs || !r->kinds) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory opening a segment", path);
+        goto cleanup;
+    }
+    if ((st = mc_h5_open_ro(path, &r->file, err)) != MC_OK || (st = check_format(r, err)) != MC_OK ||
+        (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
+        goto cleanup;
+    *out = r;
+    r = NULL;
+cleanup:
+    mc_seg_reader_close(&r);
+    return st;
+}
+
+const mc_seg_attrs *mc_seg_reader_attrs(const mc_seg_reader *r)
+{
+    return &r->attrs;
+}
+
+/* Offsets OFF[0..n] of items [pos, pos+n) into a byte dataset of LEN bytes.
+ * D is an offsets dataset; D - 1 is the byte dataset it indexes. */
+static mc_status check_offsets(const mc_seg_reader *r, int d, const uint64_t *off, uint64_t pos, uint64_t n,
+                               uint64_t len, mc_err *err)
+{
+    const char *name = mc_seg_dsets[d].name;
+    if (pos == 0 && off[0] != 0)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: first offset is %llu, not 0", r->path, name,
+                          (unsigned long long)off[0]);
+    for (uint64_t i = 0; i < n; i++)
+        if (off[i + 1] < off[i])
+            return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: offsets decrease at entry %llu", r->path,
+                              name, (unsigned long long)(pos + i + 1));
+    if (off[n] > len)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: entry %llu (%llu) is beyond the %llu bytes of %s",
+                          r->path, name, (unsigned long long)(pos + n), (unsigned long long)off[n],
+                          (unsigned long long)len, mc_seg_dsets[d - 1].name);
+    if (pos + n == r->attrs.nitems && off[n] != len)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: last offset is %llu but %s holds %llu bytes",
+                          r->path, name, (unsigned long long)off[n], mc_seg_dsets[d - 1].name,
+                          (unsigned long long)len);
+    return MC_OK;
+}
+
+static mc_item window_item(const mc_seg_reader *r, uint64_t i)
+{
+    return (mc_item){
+        .key = r->keys.p + (r->koff[i] - r->koff[0]),
+        .key_len = r->koff[i + 1] - r->koff[i],
+        .value = r->values.p + (r->voff[i] - r->voff[0]),
+        .value_len = r->voff[i + 1] - r->voff[i],
+        .seq = r->seqs[i],
+        .kind = r->kinds[i],
+    };
+}
+
+static mc_status item_corrupt(const mc_seg_reader *r, uint64_t index, const char *problem, mc_err *err)
+{
+    return mc_err_set(err, MC_ECORRUPT, 0, "%s: item %llu: %s", r->path, (unsigned long long)index, problem);
+}
+
+/* Checks the items of the loaded window against the format's rules. */
+static mc_status check_window(mc_seg_reader *r, mc_err *err)
+{
+    const uint8_t *prev = r->prev_key.p;
+    size_t prev_len = r->prev_key.n;
+    bool has_prev = r->has_prev;
+    for (uint64_t i = 0; i < r->wn; i++) {
+        mc_item it = window_item(r, i);
+        const char *problem = mc_seg_item_problem(&it, prev, prev_len, has_prev);
+        if (problem)
+            return item_corrupt(r, r->wstart + i, problem, err);
+        if (it.seq < r->attrs.min_seq || it.seq > r->attrs.max_seq) {
+            char what[160];
+            snprintf(what, sizeof what, "seq %llu is outside [min_seq, max_seq] = [%llu, %llu]",
+                     (unsigned long long)it.seq, (unsigned long long)r->attrs.min_seq,
+                     (unsigned long long)r->attrs.max_seq);
+            return item_corrupt(r, r->wstart + i, what, err);
+        }
+        prev = it.key;
+        prev_len = it.key_len;
+        has_prev = true;
+    }
+    r->prev_key.n = 0;
+    r->has_prev = true;
+    return mc_buf_append(&r->prev_key, prev, prev_len, err);
+}
+
+/* Loads the window starting at r->pos. */
+static mc_status refill(mc_seg_reader *r, mc_err *err)
+{
+    mc_status st;
+    uint64_t pos = r->pos, n = r->attrs.nitems - pos;
+    n = n < WINDOW_ITEMS ? n : WINDOW_ITEMS;
+    r->wn = 0;
+    if ((st = read_dset(r, MC_SEG_KEY_OFFSETS, pos, n + 1, r->koff, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_VALUE_OFFSETS, pos, n + 1, r->voff, err)) != MC_OK ||
+        (st = check_offsets(r, MC_SEG_KEY_OFFSETS, r->koff, pos, n, r->lens[MC_SEG_KEYS], err)) != MC_OK ||
+        (st = check_offsets(r, MC_SEG_VALUE_OFFSETS, r->voff, pos, n, r->lens[MC_SEG_VALUES], err)) != MC_OK)
+        return st;
+    /* Shrink to about WINDOW_BYTES of data, keeping at least one item. */
+    uint64_t m = 1;
+    while (m < n && (r->koff[m + 1] - r->koff[0]) + (r->voff[m + 1] - r->voff[0]) <= WINDOW_BYTES)
+        m++;
+    /* Lengths before allocating, so a corrupt offset cannot ask for terabytes. */
+    for (uint64_t i = 0; i < m; i++) {
+        uint64_t klen = r->koff[i + 1] - r->koff[i], vlen = r->voff[i + 1] - r->voff[i];
+        if (klen > MC_KEY_MAX)
+            return item_corrupt(r, pos + i, "key is longer than the limit of 4096 bytes", err);
+        if (vlen > MC_VALUE_MAX)
+            return item_corrupt(r, pos + i, "value is longer than the limit of 16 MiB", err);
+    }
+    uint64_t kbytes = r->koff[m] - r->koff[0], vbytes = r->voff[m] - r->voff[0];
+    /* At least one byte each, so item pointers are never NULL. */
+    if ((st = mc_buf_reserve(&r->keys, kbytes + 1, err)) != MC_OK ||
+        (st = mc_buf_reserve(&r->values, vbytes + 1, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_KEYS, r->koff[0], kbytes, r->keys.p, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_VALUES, r->voff[0], vbytes, r->values.p, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_SEQS, pos, m, r->seqs, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_KINDS, pos, m, r->kinds, err)) != MC_OK)
+        return st;
+    r->keys.n = kbytes;
+    r->values.n = vbytes;
+    r->wstart = pos;
+    r->wn = m;
+    if ((st = check_window(r, err)) != MC_OK)
+        r->wn = 0;
+    return st;
+}
+
+mc_status mc_seg_reader_next(mc_seg_reader *r, mc_item *item, bool *eof, mc_err *err)
+{
+    *eof = false;
+    if (r->pos >= r->attrs.nitems) {
+        *eof = true;
+        return MC_OK;
+    }
+    if (r->pos < r->wstart || r->pos >= r->wstart + r->wn) {
+        mc_status st = refill(r, err);
+        if (st != MC_OK)
+            return st;
+    }
+    *item = window_item(r, r->pos - r->wstart);
+    r->pos++;
+    return MC_OK;
+}
+
+/* Key I into BUF, for the binary search: offsets and length checked. */
+static mc_status read_key(mc_seg_reader *r, uint64_t i, mc_buf *buf, mc_err *err)
+{
+    uint64_t off[2];
+    mc_status st = read_dset(r, MC_SEG_KEY_OFFSETS, i, 2, off, err);
+    if (st != MC_OK)
+        return st;
+    if (off[1] < off[0] || off[1] > r->lens[MC_SEG_KEYS])
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset key_offsets: entries %llu..%llu are out of order or "
+                          "beyond the keys", r->path, (unsigned long long)i, (unsigned long long)(i + 1));
+    if (off[1] - off[0] > MC_KEY_MAX || off[1] == off[0])
+        return item_corrupt(r, i, "key length is outside 1..4096 bytes", err);
+    if ((st = mc_buf_reserve(buf, off[1] - off[0], err)) != MC_OK)
+        return st;
+    buf->n = off[1] - off[0];
+    return read_dset(r, MC_SEG_KEYS, off[0], buf->n, buf->p, err);
+}
+
+mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_len, mc_err *err)
+{
+    mc_status st = MC_OK;
+    mc_buf probe = {0};
+    uint64_t lo = 0, hi = r->attrs.nitems;   /* answer in [lo, hi] */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if ((st = read_key(r, mid, &probe, err)) != MC_OK)
+            goto cleanup;
+        if (mc_key_cmp(probe.p, probe.n, key, key_len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    r->pos = lo;
+    r->wstart = r->wn = 0;   /* next() refills at pos */
+    r->has_prev = false;
+cleanup:
+    mc_buf_free(&probe);
+    return st;
+}
+
+void mc_seg_reader_close(mc_seg_reader **rp)
+{
+    if (!rp || !*rp)
+        return;
+    mc_seg_reader *r = *rp;
+    *rp = NULL;
+    for (int d = 0; d < MC_SEG_NDSETS; d++)
+        mc_h5_dset_close(&r->dsets[d]);
+    mc_h5_close(&r->file);
+    mc_buf_free(&r->keys);
+    mc_buf_free(&r->values);
+    mc_buf_free(&r->prev_key);
+    free(r->koff);
+    free(r->voff);
+    free(r->seqs);
+    free(r->kinds);
+    free(r->path);
+    free(r);
+}

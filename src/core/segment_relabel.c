@@ -1,0 +1,114 @@
+/* segment_relabel: copy an incoming segment and give it its new segno (segment_relabel.h). */
+#include "segment_relabel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "h5util.h"
+#include "store.h"
+
+mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err)
+{
+    mc_h5_init();
+    mc_status st = MC_OK;
+    hid_t file = H5I_INVALID_HID;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_sec2(fapl) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
+        goto cleanup;
+    }
+    file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (file < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot open for rewriting the segno attribute");
+        goto cleanup;
+    }
+    st = mc_h5_attr_write_u64(file, path, "segno", segno, err);
+    if (st != MC_OK)
+        goto cleanup;
+    st = mc_h5_close_sync(file, path, err);
+    file = H5I_INVALID_HID;
+cleanup:
+    mc_h5_close(&file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return st;
+}
+
+static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
+{
+    mc_status st = MC_OK;
+    int in = -1, out = -1;
+    char buf[1 << 16];
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", src, strerror(e));
+        goto cleanup;
+    }
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot create: %s", dst, strerror(e));
+        goto cleanup;
+    }
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            st = mc_err_set(err, mc_status_from_errno(e), e, "%s: read: %s", src, strerror(e));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                int e = errno;
+                st = mc_err_set(err, mc_status_from_errno(e), e, "%s: write: %s", dst, strerror(e));
+                goto cleanup;
+            }
+            off += w;
+        }
+    }
+    if (close(out) != 0) {
+        int e = errno;
+        out = -1;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: close: %s", dst, strerror(e));
+    }
+    out = -1;
+cleanup:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return st;
+}
+
+mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, mc_err *err)
+{
+    char tmp[MC_PATH_MAX + 8], dir[MC_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
+    mc_status st = copy_bytes(src, tmp, err);
+    if (st == MC_OK)
+        st = mc_seg_relabel(tmp, segno, err);   /* closes with fsync */
+    if (st == MC_OK && rename(tmp, dst) != 0) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: rename to %s: %s", tmp, dst, strerror(e));
+    }
+    if (st != MC_OK) {
+        unlink(tmp);
+        return st;
+    }
+    snprintf(dir, sizeof dir, "%s", dst);
+    return mc_fsync_dir(dirname(dir), err);
+}

@@ -1,0 +1,21 @@
+/* segment_relabel: giving a copied segment file its new segno.
+ *
+ * `add` copies an incoming segment byte for byte to STORE/seg/.../S.h5.tmp;
+ * the file's `segno` attribute is not trusted and must equal the number in
+ * the file's final name, so it is rewritten here (as uint64, whatever type
+ * the incoming file used) before the rename. Nothing else in the file
+ * changes. */
+#ifndef MC_SEGMENT_RELABEL_H
+#define MC_SEGMENT_RELABEL_H
+
+#include "mpicompact.h"
+
+/* Opens PATH read-write, sets the root attribute segno = SEGNO, closes and
+ * fsyncs the file. */
+mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err);
+
+/* Copies SRC to DST.tmp, relabels it as SEGNO, fsyncs, renames to DST and
+ * fsyncs DST's directory. On failure DST.tmp is removed and DST untouched. */
+mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, mc_err *err);
+
+#endif

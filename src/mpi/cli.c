@@ -1,0 +1,106 @@
+/* cli: the mpicompact command line: dispatch of subcommands, help, version (cli.h). */
+#include "cli.h"
+
+#include <string.h>
+
+#include "cmdline.h"
+#include "log.h"
+
+#ifndef MC_VERSION
+#define MC_VERSION "0.1.0"
+#endif
+
+typedef struct command {
+    const char *name;
+    mc_cmd_fn fn;
+    const char *usage;     /* after "mpicompact " */
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"init", mc_cmd_init, "init STORE [--fanout N] [--l0-limit N] [--segment-size SIZE] [--levels N]",
+     "create an empty store"},
+    {"gen", mc_cmd_gen,
+     "gen STORE --segments N --items N [--key-size MIN[:MAX]] [--value-size MIN[:MAX]] "
+     "[--dist uniform|zipf|sequential] [--overwrite F] [--delete F] [--seed S]",
+     "write synthetic level-0 segments in parallel"},
+    {"add", mc_cmd_add, "add STORE FILE...", "validate segment files and register them in level 0"},
+    {"compact", mc_cmd_compact,
+     "compact STORE [--full] [--time-limit SECONDS] [--inflight N] [--retries N] [--strict] [--single] "
+     "[--progress auto|bar|log|none] [--report FILE]",
+     "compact until every level is within its limits"},
+    {"verify", mc_cmd_verify, "verify STORE", "check every invariant and checksum"},
+    {"digest", mc_cmd_digest, "digest STORE", "digest of the logical content (64 hex digits)"},
+    {"get", mc_cmd_get, "get STORE KEY", "print the value of KEY"},
+    {"scan", mc_cmd_scan, "scan STORE [--from KEY] [--to KEY]", "print live items in key order"},
+    {"stat", mc_cmd_stat, "stat STORE [--json]", "levels, sizes, limits and pending compaction"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const char *mc_cli_usage(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].usage;
+    return NULL;
+}
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: mpicompact COMMAND STORE [OPTIONS]   (alone, or under mpirun/srun)\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  mpicompact %s\n", commands[i].usage);
+    fprintf(f, "\nKeys on the command line: bytes as given, \\xHH for any byte, \\\\ for a backslash.\n"
+               "Exit status: 0 ok, 1 failure (bad data, I/O, lock held), 2 bad arguments,\n"
+               "3 compact stopped early with more to do. See docs/USAGE.md.\n");
+}
+
+int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
+{
+    mc_cli_ctx ctx = {.comm = MPI_COMM_NULL, .out = out, .t0 = MPI_Wtime()};
+    /* A private communicator: our messages never meet the caller's. */
+    MPI_Comm_dup(comm, &ctx.comm);
+    MPI_Comm_rank(ctx.comm, &ctx.rank);
+    MPI_Comm_size(ctx.comm, &ctx.size);
+    int rc = MC_EXIT_USAGE;
+    const char *name = argc > 1 ? argv[1] : NULL;
+    if (!name) {
+        if (ctx.rank == 0)
+            print_help(stderr);
+    } else if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2 && mc_cli_usage(argv[2])) {
+            if (ctx.rank == 0)
+                fprintf(out, "usage: mpicompact %s\n", mc_cli_usage(argv[2]));
+            rc = MC_EXIT_OK;
+        } else if (argc > 2) {
+            rc = mc_usage_error(&ctx, "help", "unknown command \"%s\"", argv[2]);
+        } else {
+            if (ctx.rank == 0)
+                print_help(out);
+            rc = MC_EXIT_OK;
+        }
+    } else if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        if (ctx.rank == 0)
+            fprintf(out, "mpicompact %s\n", MC_VERSION);
+        rc = MC_EXIT_OK;
+    } else {
+        size_t i = 0;
+        while (i < NCOMMANDS && strcmp(commands[i].name, name) != 0)
+            i++;
+        if (i == NCOMMANDS)
+            rc = mc_usage_error(&ctx, name, "unknown command \"%s\"", name);
+        else if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            if (ctx.rank == 0)
+                fprintf(out, "usage: mpicompact %s\n", commands[i].usage);
+            rc = MC_EXIT_OK;
+        } else
+            rc = commands[i].fn(argc - 1, argv + 1, &ctx);
+    }
+    if (ctx.rank == 0)
+        fflush(out);
+    MPI_Comm_free(&ctx.comm);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/* cmd_digest: `mpicompact digest STORE`: order-independent digest, key space split across ranks. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmdline.h"
+#include "digest.h"
+#include "err.h"
+#include "log.h"
+#include "mpiutil.h"
+#include "store_session.h"
+#include "view.h"
+
+typedef struct key_ref {
+    const uint8_t *p;
+    size_t len;
+} key_ref;
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+    const key_ref *x = a, *y = b;
+    return mc_key_cmp(x->p, x->len, y->p, y->len);
+}
+
+/* This rank's half-open key range [lo, end): splitters are the segments'
+ * min keys, sorted, evenly spaced; rank 0 starts at -infinity, the last rank
+ * ends at +infinity. Every rank computes the same splitters from the same
+ * manifest. KEYS (malloc'ed) backs the pointers. */
+static bool my_range(const mc_cli_ctx *ctx, const mc_manifest *m, key_ref **keys, key_ref *lo, key_ref *end)
+{
+    size_t n = mc_manifest_count(m), k = 0;
+    *lo = (key_ref){NULL, 0};
+    *end = (key_ref){NULL, 0};
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    if (!*keys)
+        return false;
+    for (unsigned l = 0; l < mc_manifest_params(m)->levels; l++)
+        for (size_t i = 0; i < mc_manifest_level_count(m, l); i++) {
+            const mc_seg_meta *s = mc_manifest_level_at(m, l, i);
+            (*keys)[k++] = (key_ref){s->min_key, s->min_key_len};
+        }
+    qsort(*keys, n, sizeof **keys, key_ref_cmp);
+    size_t r = (size_t)ctx->rank, size = (size_t)ctx->size;
+    if (n == 0)
+        return true;
+    if (r > 0)
+        *lo = (*keys)[r * n / size];
+    if (r + 1 < size)
+        *end = (*keys)[(r + 1) * n / size];
+    return true;
+}
+
+static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_digest *d)
+{
+    key_ref *keys = NULL, lo, end;
+    mc_view *v = NULL;
+    mc_err err;
+    mc_err_clear(&err);
+    mc_status st = MC_OK;
+    if (!my_range(ctx, m, &keys, &lo, &end)) {
+        st = mc_err_set(&err, MC_ENOMEM, 0, "%s: out of memory choosing key ranges", store);
+        goto cleanup;
+    }
+    if (lo.p && end.p && mc_key_cmp(lo.p, lo.len, end.p, end.len) >= 0)
+        goto cleanup;   /* an empty share (more ranks than segments) */
+    st = mc_view_open(store, m, lo.p, lo.len, end.p, end.len, &v, &err);
+    for (bool eof = false; st == MC_OK;) {
+        mc_item it;
+        st = mc_view_next(v, &it, &eof, &err);
+        if (st != MC_OK || eof)
+            break;
+        if (end.p && mc_key_cmp(it.key, it.key_len, end.p, end.len) == 0)
+            break;   /* the next rank's first key */
+        mc_digest_add(d, it.key, it.key_len, it.value, it.value_len);
+    }
+cleanup:
+    if (st != MC_OK)
+        mc_log_err(ctx, &err);
+    mc_view_close(&v);
+    free(keys);
+    return st == MC_OK;
+}
+
+int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
+{
+    mc_cmdline cl;
+    int rc = mc_cmdline_parse(ctx, argc, argv, NULL, 1, 1, &cl);
+    if (rc != MC_EXIT_OK)
+        return rc;
+    const char *store = cl.pos[0];
+    mc_manifest *m = NULL;
+    if ((rc = mc_manifest_load_bcast(ctx, store, &m)) != MC_EXIT_OK)
+        goto cleanup;
+    double t0 = MPI_Wtime();
+    mc_digest d, total;
+    mc_digest_init(&d);
+    mc_digest_init(&total);
+    bool ok = mc_alltrue(digest_range(ctx, store, m, &d), ctx->comm);
+    uint64_t mine[5] = {d.lane[0], d.lane[1], d.lane[2], d.lane[3], d.count}, sum[5] = {0};
+    MPI_Reduce(mine, sum, 5, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
+    if (ok && ctx->rank == 0) {
+        memcpy(total.lane, sum, sizeof total.lane);
+        total.count = sum[4];
+        char hex[65];
+        mc_digest_hex(&total, hex);
+        fprintf(ctx->out, "%s\n", hex);
+        mc_log(ctx, "digest: %s: %" PRIu64 " live items in %.2f s", store, total.count, MPI_Wtime() - t0);
+    }
+    rc = ok ? MC_EXIT_OK : MC_EXIT_FAIL;
+cleanup:
+    mc_manifest_destroy(&m);
+    mc_cmdline_free(&cl);
+    return rc;
+}

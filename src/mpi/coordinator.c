@@ -1,0 +1,723 @@
+/* coordinator: rank 0's pick / scatter / gather / commit loop (coordinator.h). */
+#include "coordinator.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "fault.h"
+#include "log.h"
+#include "manifest_io.h"
+#include "mpiutil.h"
+#include "picker.h"
+#include "store.h"
+#include "wire.h"
+#include "worker.h"
+
+#define COMMIT_INTERVAL 0.5         /* seconds between group commits */
+#define COMMIT_MAX_DELETES 4096     /* queued input deletions that force a commit */
+#define WAIT_SLICE 0.2              /* seconds: longest wait before housekeeping */
+#define GRACE_MIN 10.0              /* seconds in-flight work gets after a drain */
+#define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
+
+static volatile sig_atomic_t g_drain_signal;
+
+static void on_drain_signal(int sig)
+{
+    (void)sig;
+    g_drain_signal = 1;
+}
+
+static void on_ignored_signal(int sig)
+{
+    (void)sig;
+}
+
+/* One compaction from pick to release. */
+typedef struct flight {
+    mc_request *orig;       /* the picker's request: release/quarantine with it */
+    mc_request sent;        /* what goes on the wire: own id and output segnos */
+    int rank;               /* who runs it; -1 = waiting to be (re)issued */
+    unsigned failures;
+    int avoid_rank;         /* the rank it failed on last, or -1 */
+} flight;
+
+typedef struct send_slot {
+    MPI_Request req;
+    mc_buf buf;
+} send_slot;
+
+typedef struct coord {
+    const mc_cli_ctx *ctx;
+    const char *store;
+    mc_manifest *m;
+    const mc_coord_opts *opts;
+    mc_report *rep;
+    mc_picker *picker;
+    mc_progress *progress;
+
+    flight **flights;       /* running and waiting ones */
+    size_t nflights, cap_flights;
+    unsigned *load;         /* per rank: requests sent there and not answered */
+    bool *gone;             /* per rank: said farewell */
+    size_t nlive;           /* ranks that take work, rank 0 included */
+    int rotor;              /* next worker rank to try */
+    size_t running;         /* requests being run (sent or local) */
+    uint64_t next_id;
+
+    uint64_t *deletes;      /* inputs to unlink after the next commit */
+    size_t ndeletes, cap_deletes;
+    bool dirty;             /* the manifest differs from the committed one */
+    uint64_t moves_seen;
+    double t0, last_commit, last_progress;
+
+    send_slot *sends;
+    size_t nsends, cap_sends;
+    mc_buf msg;
+
+    bool dry;               /* the picker had nothing: ask again after a change */
+    bool stop_picking, draining, abandoned, failed, fatal, local_busy, ending;
+    double drain_start, grace;
+    double busy;            /* coordinator work, seconds */
+    mc_err err;
+} coord;
+
+static double now(void)
+{
+    return MPI_Wtime();
+}
+
+static void go_fatal(coord *c)
+{
+    mc_log_err(c->ctx, &c->err);
+    c->fatal = true;
+    c->stop_picking = true;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *q = realloc(*p, ncap * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = ncap;
+    return true;
+}
+
+/* "12,13,40" (truncated) for messages. */
+static void format_inputs(const mc_request *req, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < req->ninputs && n + 24 < size; i++)
+        n += (size_t)snprintf(out + n, size - n, "%s%llu", i ? "," : "",
+                              (unsigned long long)req->inputs[i].segno);
+}
+
+/* ---- flights ---- */
+
+static flight *flight_add(coord *c, mc_request *orig)
+{
+    flight *f = calloc(1, sizeof *f);
+    if (!f || !grow((void **)&c->flights, &c->cap_flights, c->nflights + 1, sizeof *c->flights)) {
+        free(f);
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
+        return NULL;
+    }
+    if (mc_request_copy(&f->sent, orig, &c->err) != MC_OK) {
+        free(f);
+        return NULL;
+    }
+    f->orig = orig;
+    f->sent.id = ++c->next_id;
+    f->rank = -1;
+    f->avoid_rank = -1;
+    c->flights[c->nflights++] = f;
+    return f;
+}
+
+static ssize_t flight_find(const coord *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->nflights; i++)
+        if (c->flights[i]->sent.id == id)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Ends flight IDX: inputs released (or quarantined for good). */
+static void flight_release(coord *c, size_t idx, bool quarantine)
+{
+    flight *f = c->flights[idx];
+    if (quarantine)
+        mc_picker_quarantine(c->picker, f->orig);
+    else
+        mc_picker_release(c->picker, f->orig);
+    mc_request_clear(f->orig);
+    free(f->orig);
+    mc_request_clear(&f->sent);
+    free(f);
+    c->flights[idx] = c->flights[--c->nflights];
+    c->dry = false;
+}
+
+/* Removes whatever a run of F may have written (its allocated segnos).
+ * REQUIRES: no rank writes them any more. */
+static void remove_outputs(coord *c, const flight *f)
+{
+    for (size_t i = 0; i < f->sent.nsegnos; i++) {
+        mc_err e;
+        if (mc_store_remove_segment(c->store, f->sent.segnos[i], &e) != MC_OK)
+            mc_log_err(c->ctx, &e);
+    }
+}
+
+/* F (no longer running) goes back to the waiting list with a new id and
+ * new segnos, or is released when nothing more is issued. */
+static void requeue(coord *c, size_t idx)
+{
+    flight *f = c->flights[idx];
+    if (c->stop_picking) {
+        flight_release(c, idx, false);
+        return;
+    }
+    f->sent.id = ++c->next_id;
+    uint64_t first = mc_manifest_alloc_segnos(c->m, f->sent.nsegnos);
+    for (size_t i = 0; i < f->sent.nsegnos; i++)
+        f->sent.segnos[i] = first + i;
+    f->rank = -1;
+}
+
+static void drop_waiting(coord *c)
+{
+    for (size_t i = c->nflights; i-- > 0;)
+        if (c->flights[i]->rank < 0)
+            flight_release(c, i, false);
+}
+
+static void stop_running(coord *c, flight *f)
+{
+    c->running--;
+    if (f->rank > 0)
+        c->load[f->rank]--;
+}
+
+/* ---- picking and sending ---- */
+
+static void note_moves(coord *c)
+{
+    uint64_t moves = mc_picker_moves(c->picker);
+    if (moves != c->moves_seen) {
+        c->moves_seen = moves;
+        c->rep->moved = moves;
+        c->dirty = true;
+    }
+}
+
+static bool can_run(const coord *c, const flight *f, int rank)
+{
+    return f->avoid_rank != rank || c->nlive <= 1;
+}
+
+/* Work for RANK: a waiting flight it may run, or a new pick. */
+static flight *take_work(coord *c, int rank)
+{
+    for (size_t i = 0; i < c->nflights; i++)
+        if (c->flights[i]->rank < 0 && can_run(c, c->flights[i], rank))
+            return c->flights[i];
+    if (c->stop_picking || c->dry)
+        return NULL;
+    mc_request *req = NULL;
+    mc_status st = mc_picker_next(c->picker, &req, &c->err);
+    note_moves(c);
+    if (st != MC_OK) {
+        go_fatal(c);
+        return NULL;
+    }
+    if (!req) {
+        c->dry = true;
+        return NULL;
+    }
+    flight *f = flight_add(c, req);
+    if (!f) {
+        mc_picker_release(c->picker, req);
+        mc_request_clear(req);
+        free(req);
+        go_fatal(c);
+    }
+    return f;
+}
+
+static bool job_has_room(const coord *c)
+{
+    return !c->opts->single || c->running == 0;
+}
+
+static int next_worker(coord *c)
+{
+    int size = c->ctx->size;
+    for (int k = 0; k < size - 1; k++) {
+        int rank = 1 + (c->rotor - 1 + k) % (size - 1);
+        if (!c->gone[rank] && c->load[rank] < c->opts->inflight)
+            return rank;
+    }
+    return -1;
+}
+
+static void test_sends(coord *c)
+{
+    for (size_t i = c->nsends; i-- > 0;) {
+        int done = 0;
+        MPI_Test(&c->sends[i].req, &done, MPI_STATUS_IGNORE);
+        if (done) {
+            mc_buf_free(&c->sends[i].buf);
+            c->sends[i] = c->sends[--c->nsends];
+        }
+    }
+}
+
+static void send_request(coord *c, flight *f, int rank)
+{
+    /* In flight before it is sent: the answer may come before Isend returns. */
+    f->rank = rank;
+    c->running++;
+    c->load[rank]++;
+    if (!grow((void **)&c->sends, &c->cap_sends, c->nsends + 1, sizeof *c->sends)) {
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory sending a compaction request");
+        go_fatal(c);
+        return;
+    }
+    send_slot *s = &c->sends[c->nsends];
+    memset(s, 0, sizeof *s);
+    if (mc_wire_encode_request(&f->sent, &s->buf, &c->err) != MC_OK) {
+        mc_buf_free(&s->buf);
+        go_fatal(c);
+        return;
+    }
+    if (MPI_Isend(s->buf.p, (int)s->buf.n, MPI_BYTE, rank, MC_TAG_REQUEST, c->ctx->comm, &s->req) != MPI_SUCCESS) {
+        mc_buf_free(&s->buf);
+        mc_err_set(&c->err, MC_EIO, 0, "MPI_Isend of compaction %llu to rank %d failed",
+                   (unsigned long long)f->sent.id, rank);
+        go_fatal(c);
+        return;
+    }
+    c->nsends++;
+}
+
+static void schedule_remote(coord *c)
+{
+    while (!c->fatal && !c->ending && job_has_room(c)) {
+        int rank = next_worker(c);
+        if (rank < 0)
+            return;
+        flight *f = take_work(c, rank);
+        if (!f)
+            return;
+        send_request(c, f, rank);
+        c->rotor = rank + 1;
+    }
+}
+
+/* ---- results ---- */
+
+static void queue_deletes(coord *c, const mc_request *req)
+{
+    if (!grow((void **)&c->deletes, &c->cap_deletes, c->ndeletes + req->ninputs, sizeof *c->deletes)) {
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory queueing %zu inputs for deletion", req->ninputs);
+        go_fatal(c);
+        return;
+    }
+    for (size_t i = 0; i < req->ninputs; i++)
+        c->deletes[c->ndeletes++] = req->inputs[i].segno;
+}
+
+static void handle_failure(coord *c, size_t idx, int rank, const char *why)
+{
+    flight *f = c->flights[idx];
+    char inputs[256];
+    format_inputs(&f->sent, inputs, sizeof inputs);
+    remove_outputs(c, f);
+    f->failures++;
+    f->avoid_rank = rank;
+    mc_log(c->ctx, "compaction %llu (inputs %s) failed on rank %d (failure %u): %s",
+           (unsigned long long)f->sent.id, inputs, rank, f->failures, why);
+    if (c->opts->strict) {
+        c->rep->compactions_failed++;
+        c->failed = true;
+        c->stop_picking = true;
+        mc_log(c->ctx, "--strict: no new compactions; finishing those in flight");
+        flight_release(c, idx, false);
+        drop_waiting(c);
+        return;
+    }
+    if (f->failures <= c->opts->retries) {
+        if (!c->stop_picking)
+            c->rep->compactions_retried++;
+        requeue(c, idx);
+        return;
+    }
+    c->rep->compactions_failed++;
+    c->failed = true;
+    for (size_t i = 0; i < f->sent.ninputs; i++)
+        if (mc_report_add_quarantined(c->rep, f->sent.inputs[i].segno, &c->err) != MC_OK)
+            go_fatal(c);
+    mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, f->failures);
+    flight_release(c, idx, true);
+}
+
+static void handle_response(coord *c, int rank, const mc_response *resp)
+{
+    ssize_t found = flight_find(c, resp->id);
+    if (found < 0 || c->flights[found]->rank != rank) {
+        mc_log(c->ctx, "ignoring a response from rank %d for unknown compaction %llu",
+               rank, (unsigned long long)resp->id);
+        return;
+    }
+    size_t idx = (size_t)found;
+    flight *f = c->flights[idx];
+    stop_running(c, f);
+    if (c->abandoned || c->fatal) {
+        remove_outputs(c, f);
+        flight_release(c, idx, false);
+        return;
+    }
+    mc_err e;
+    mc_err_clear(&e);
+    mc_status st = (mc_status)resp->status;
+    if (st == MC_OK) {
+        st = mc_response_validate(&f->sent, resp, &e);
+        if (st == MC_OK)
+            st = mc_manifest_apply(c->m, &f->sent, resp, &e);
+        if (st != MC_OK)
+            mc_log(c->ctx, "rank %d's response for compaction %llu is invalid",
+                   rank, (unsigned long long)resp->id);
+    } else {
+        snprintf(e.msg, sizeof e.msg, "%s", resp->msg);
+    }
+    mc_report_add(c->rep, rank, &resp->stats, st == MC_OK);
+    if (st != MC_OK) {
+        handle_failure(c, idx, rank, e.msg);
+        return;
+    }
+    queue_deletes(c, &f->sent);
+    c->dirty = true;
+    flight_release(c, idx, false);
+}
+
+static void handle_farewell(coord *c, int rank)
+{
+    if (rank <= 0 || c->gone[rank])
+        return;
+    c->gone[rank] = true;
+    c->nlive--;
+    size_t n = 0;
+    for (size_t i = c->nflights; i-- > 0;) {
+        flight *f = c->flights[i];
+        if (f->rank != rank)
+            continue;
+        stop_running(c, f);
+        remove_outputs(c, f);   /* the worker has stopped writing */
+        c->rep->compactions_reissued++;
+        n++;
+        requeue(c, i);
+    }
+    mc_log(c->ctx, "rank %d left the job; %zu of its compactions go to other ranks", rank, n);
+}
+
+static void handle_message(coord *c, const MPI_Status *status, size_t *done_acks)
+{
+    if (mc_wire_recv(c->ctx->comm, status, &c->msg, &c->err) != MC_OK) {
+        go_fatal(c);
+        return;
+    }
+    int rank = status->MPI_SOURCE;
+    switch (status->MPI_TAG) {
+    case MC_TAG_RESPONSE: {
+        mc_response resp;
+        if (mc_wire_decode_response(c->msg.p, c->msg.n, &resp, &c->err) != MC_OK) {
+            mc_log(c->ctx, "rank %d sent a malformed response", rank);
+            go_fatal(c);
+            return;
+        }
+        handle_response(c, rank, &resp);
+        mc_response_clear(&resp);
+        break;
+    }
+    case MC_TAG_FAREWELL:
+        handle_farewell(c, rank);
+        break;
+    case MC_TAG_DONE:
+        if (done_acks)
+            (*done_acks)++;
+        break;
+    default:
+        mc_log(c->ctx, "ignoring a message with tag %d from rank %d", status->MPI_TAG, rank);
+    }
+}
+
+/* Takes in every message already waiting. */
+static void service(coord *c)
+{
+    test_sends(c);
+    while (!c->fatal) {
+        int flag = 0;
+        MPI_Status status;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->ctx->comm, &flag, &status);
+        if (!flag)
+            return;
+        handle_message(c, &status, NULL);
+    }
+}
+
+/* ---- commit, drain, progress ---- */
+
+static void maybe_commit(coord *c, bool force)
+{
+    note_moves(c);
+    if (!c->dirty || c->fatal)
+        return;
+    double t = now();
+    if (!force && c->ndeletes < COMMIT_MAX_DELETES) {
+        if (t - c->last_commit < COMMIT_INTERVAL)
+            return;
+        int waiting = 0;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->ctx->comm, &waiting, MPI_STATUS_IGNORE);
+        if (waiting)
+            return;   /* batch it with what is arriving */
+    }
+    if (mc_fault_hit("coordinator_crash", MC_FAULT_ANY_SEGNO)) {
+        mc_log(c->ctx, "fault coordinator_crash: exiting before commit (test only)");
+        _exit(9);
+    }
+    if (mc_manifest_commit(c->store, c->m, &c->err) != MC_OK) {
+        go_fatal(c);
+        return;
+    }
+    c->rep->commits++;
+    c->dirty = false;
+    c->last_commit = now();
+    for (size_t i = 0; i < c->ndeletes; i++) {
+        mc_err e;
+        if (mc_store_remove_segment(c->store, c->deletes[i], &e) != MC_OK)
+            mc_log_err(c->ctx, &e);
+    }
+    c->ndeletes = 0;
+}
+
+static void check_limits(coord *c)
+{
+    double t = now();
+    bool timed_out = c->opts->time_limit > 0 && t - c->t0 >= c->opts->time_limit;
+    if (!c->draining && (g_drain_signal || timed_out)) {
+        c->draining = true;
+        c->stop_picking = true;
+        c->drain_start = t;
+        c->grace = c->opts->time_limit / 10 > GRACE_MIN ? c->opts->time_limit / 10 : GRACE_MIN;
+        drop_waiting(c);
+        mc_log(c->ctx, "draining (%s): no new compactions; waiting up to %.0f s for %zu in flight",
+               timed_out ? "time limit" : "signal", c->grace, c->running);
+    }
+    if (c->draining && !c->abandoned && c->running > 0 && t - c->drain_start > c->grace) {
+        c->abandoned = true;
+        mc_log(c->ctx, "drain grace over: abandoning %zu compactions in flight", c->running);
+    }
+}
+
+static void show_progress(coord *c, bool final)
+{
+    if (!c->progress)
+        return;
+    double t = now();
+    if (!final && t - c->last_progress < PROGRESS_SLICE)
+        return;
+    c->last_progress = t;
+    mc_progress_snap s;
+    memset(&s, 0, sizeof s);
+    mc_progress_snap_levels(&s, c->m);
+    s.done = c->rep->compactions_done;
+    s.inflight = c->running;
+    s.failed = c->rep->compactions_failed;
+    s.bytes_read = c->rep->bytes_read;
+    s.pending_bytes = mc_picker_pending_bytes(c->picker);
+    if (final)
+        mc_progress_finish(c->progress, &s);
+    else
+        mc_progress_update(c->progress, &s);
+}
+
+/* Everything rank 0 does between two waits (or two polls of its own run). */
+static void housekeeping(coord *c)
+{
+    double t = now();
+    service(c);
+    check_limits(c);
+    schedule_remote(c);
+    maybe_commit(c, false);
+    show_progress(c, false);
+    c->busy += now() - t;
+}
+
+static int poll_hook(void *ctx)
+{
+    coord *c = ctx;
+    housekeeping(c);
+    return c->abandoned || c->fatal;
+}
+
+static void run_local(coord *c, flight *f)
+{
+    f->rank = 0;
+    c->running++;
+    c->local_busy = true;
+    mc_compact_hooks hooks = { poll_hook, c };
+    mc_response resp;
+    double busy_before = c->busy;
+    mc_worker_execute(c->store, &f->sent, &hooks, &resp);
+    /* Rank 0's compaction time without the coordinator work done in the hook. */
+    resp.stats.seconds -= c->busy - busy_before;
+    if (resp.stats.seconds < 0)
+        resp.stats.seconds = 0;
+    c->local_busy = false;
+    double t = now();
+    handle_response(c, 0, &resp);
+    c->busy += now() - t;
+    mc_response_clear(&resp);
+}
+
+/* STOP to every worker, then take in everything they still send, up to
+ * their DONE: afterwards no rank writes and no message is pending. */
+static void stop_workers(coord *c)
+{
+    c->ending = true;
+    c->stop_picking = true;
+    size_t acks = 0, want = (size_t)c->ctx->size - 1;
+    for (int r = 1; r < c->ctx->size; r++) {
+        mc_err e;
+        if (mc_wire_send(c->ctx->comm, r, MC_TAG_STOP, NULL, 0, &e) != MC_OK)
+            mc_log_err(c->ctx, &e);
+    }
+    /* Results still arriving belong to abandoned work: dropped. */
+    if (c->running > 0)
+        c->abandoned = true;
+    while (acks < want) {
+        MPI_Status status;
+        if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status, NULL, -1.0))
+            handle_message(c, &status, &acks);
+    }
+    for (size_t i = 0; i < c->nsends; i++) {
+        MPI_Wait(&c->sends[i].req, MPI_STATUS_IGNORE);
+        mc_buf_free(&c->sends[i].buf);
+    }
+    c->nsends = 0;
+}
+
+static void main_loop(coord *c)
+{
+    for (;;) {
+        housekeeping(c);
+        if (c->fatal || c->abandoned)
+            return;
+        if (!c->local_busy && job_has_room(c)) {
+            flight *f = take_work(c, 0);
+            if (f) {
+                run_local(c, f);
+                continue;
+            }
+            if (c->fatal)
+                return;
+        }
+        if (c->nflights == 0)
+            return;   /* nothing running or waiting, and nothing to pick */
+        MPI_Status status;
+        if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status,
+                            c->draining ? NULL : &g_drain_signal, WAIT_SLICE)) {
+            double t = now();
+            handle_message(c, &status, NULL);
+            c->busy += now() - t;
+        }
+    }
+}
+
+int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
+                       const mc_coord_opts *opts, mc_report *report, bool *committed)
+{
+    coord cs = { .ctx = ctx, .store = store, .m = m, .opts = opts, .rep = report };
+    coord *c = &cs;
+    mc_err_clear(&c->err);
+    size_t size = (size_t)ctx->size;
+    c->nlive = size;
+    c->rotor = 1;
+    c->t0 = c->last_commit = now();
+    report->initial_bytes = mc_manifest_total_bytes(m);
+
+    struct sigaction drain = { .sa_handler = on_drain_signal };
+    struct sigaction ignore = { .sa_handler = on_ignored_signal };
+    struct sigaction old_term, old_usr1, old_usr2;
+    sigemptyset(&drain.sa_mask);
+    sigemptyset(&ignore.sa_mask);
+    g_drain_signal = 0;
+    sigaction(SIGTERM, &drain, &old_term);
+    sigaction(SIGUSR1, &drain, &old_usr1);
+    sigaction(SIGUSR2, &ignore, &old_usr2);
+
+    mc_picker_opts popts = { .full = opts->full };
+    c->load = calloc(size, sizeof *c->load);
+    c->gone = calloc(size, sizeof *c->gone);
+    if (!c->load || !c->gone) {
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory for %zu ranks' state", size);
+        go_fatal(c);
+    } else if (mc_picker_create(m, &popts, &c->picker, &c->err) != MC_OK ||
+               mc_progress_create(opts->progress, stderr, &c->progress, &c->err) != MC_OK) {
+        go_fatal(c);
+    }
+
+    if (!c->fatal)
+        main_loop(c);
+    stop_workers(c);
+    /* What is left was abandoned or never sent; every rank has stopped. */
+    for (size_t i = c->nflights; i-- > 0;) {
+        flight *f = c->flights[i];
+        if (f->rank >= 0) {
+            stop_running(c, f);
+            remove_outputs(c, f);
+        }
+        flight_release(c, i, false);
+    }
+    if (c->picker) {
+        maybe_commit(c, true);
+        show_progress(c, true);
+    }
+
+    bool more = c->picker && mc_picker_wants_more(c->picker);
+    int rc = MC_EXIT_OK;
+    if (c->fatal || c->failed)
+        rc = MC_EXIT_FAIL;
+    else if (c->draining && more)
+        rc = MC_EXIT_MORE;
+    else if (more)
+        mc_log(ctx, "compaction ended with levels still over their limits");
+    *committed = !c->fatal && !c->dirty;
+    report->wall_seconds = now() - c->t0;
+    report->coordinator_busy_seconds = c->busy;
+
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+    mc_progress_destroy(&c->progress);
+    mc_picker_destroy(&c->picker);
+    free(c->flights);
+    free(c->load);
+    free(c->gone);
+    free(c->deletes);
+    free(c->sends);
+    mc_buf_free(&c->msg);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/* progress: bar and log lines for compact on rank 0 (progress.h). */
+#include "progress.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+
+#define BAR_INTERVAL 0.2
+#define LOG_INTERVAL 5.0
+
+struct mc_progress {
+    mc_progress_mode mode;  /* resolved: never AUTO */
+    FILE *f;
+    double t0, last;
+    bool drawn;             /* a bar line is on screen */
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool mc_progress_parse(const char *s, mc_progress_mode *out)
+{
+    static const struct { const char *name; mc_progress_mode mode; } modes[] = {
+        { "auto", MC_PROGRESS_AUTO }, { "bar", MC_PROGRESS_BAR },
+        { "log", MC_PROGRESS_LOG }, { "none", MC_PROGRESS_NONE },
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (strcmp(s, modes[i].name) == 0) {
+            *out = modes[i].mode;
+            return true;
+        }
+    }
+    return false;
+}
+
+void mc_progress_snap_levels(mc_progress_snap *snap, const mc_manifest *m)
+{
+    int deepest = mc_manifest_deepest_level(m);
+    unsigned n = deepest < 0 ? 1u : (unsigned)deepest + 1;
+    if (n > MC_LEVELS_MAX)
+        n = MC_LEVELS_MAX;
+    snap->nlevels = n;
+    for (unsigned l = 0; l < n; l++)
+        snap->level_segments[l] = mc_manifest_level_count(m, l);
+}
+
+mc_status mc_progress_create(mc_progress_mode mode, FILE *f, mc_progress **out, mc_err *err)
+{
+    mc_progress *p = calloc(1, sizeof *p);
+    if (!p)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory for the progress display");
+    if (mode == MC_PROGRESS_AUTO)
+        mode = isatty(fileno(f)) ? MC_PROGRESS_BAR : MC_PROGRESS_LOG;
+    p->mode = mode;
+    p->f = f;
+    p->t0 = p->last = now_seconds();
+    *out = p;
+    return MC_OK;
+}
+
+void mc_progress_destroy(mc_progress **p)
+{
+    if (!p || !*p)
+        return;
+    free(*p);
+    *p = NULL;
+}
+
+/* "3/10/40" */
+static void format_levels(const mc_progress_snap *s, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned l = 0; l < s->nlevels && n < size; l++)
+        n += (size_t)snprintf(out + n, size - n, "%s%zu", l ? "/" : "", s->level_segments[l]);
+}
+
+/* "12s", "3m04s", "1h02m", or "?" */
+static void format_eta(double rate, uint64_t pending, char *out, size_t size)
+{
+    if (rate <= 0) {
+        snprintf(out, size, "?");
+        return;
+    }
+    double eta = (double)pending / rate;
+    if (eta > 360000)
+        snprintf(out, size, "?");
+    else if (eta < 60)
+        snprintf(out, size, "%.0fs", eta);
+    else if (eta < 3600)
+        snprintf(out, size, "%dm%02ds", (int)eta / 60, (int)eta % 60);
+    else
+        snprintf(out, size, "%dh%02dm", (int)eta / 3600, (int)eta % 3600 / 60);
+}
+
+static void print(mc_progress *p, const mc_progress_snap *s, double t, bool final)
+{
+    char levels[256], eta[32];
+    double elapsed = t - p->t0;
+    double rate = elapsed > 0 ? (double)s->bytes_read / elapsed : 0;
+    format_levels(s, levels, sizeof levels);
+    format_eta(rate, s->pending_bytes, eta, sizeof eta);
+    if (p->mode == MC_PROGRESS_BAR) {
+        fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %.1f MB/s eta %s%s",
+                levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
+                s->failed ? " FAILED" : "", rate / 1e6, final ? "0s" : eta, final ? "\n" : "");
+        p->drawn = !final;
+    } else {
+        char stamp[32];
+        time_t wall = time(NULL);
+        struct tm tm;
+        localtime_r(&wall, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        fprintf(p->f, "%s compact: levels %s done %llu inflight %llu failed %llu read %.1f MB %.1f MB/s eta %s%s\n",
+                stamp, levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
+                (unsigned long long)s->failed, (double)s->bytes_read / 1e6, rate / 1e6,
+                final ? "0s" : eta, final ? " (finished)" : "");
+    }
+    fflush(p->f);
+}
+
+void mc_progress_update(mc_progress *p, const mc_progress_snap *snap)
+{
+    if (!p || p->mode == MC_PROGRESS_NONE)
+        return;
+    double t = now_seconds();
+    double interval = p->mode == MC_PROGRESS_BAR ? BAR_INTERVAL : LOG_INTERVAL;
+    if (t - p->last < interval)
+        return;
+    p->last = t;
+    print(p, snap, t, false);
+}
+
+void mc_progress_finish(mc_progress *p, const mc_progress_snap *snap)
+{
+    if (!p || p->mode == MC_PROGRESS_NONE)
+        return;
+    print(p, snap, now_seconds(), true);
+}

@@ -1,0 +1,236 @@
+/* worker: the compaction loop of ranks >= 1 (worker.h). */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "fault.h"
+#include "log.h"
+#include "mpiutil.h"
+#include "wire.h"
+
+static volatile sig_atomic_t g_leave_signal;
+
+static void on_leave_signal(int sig)
+{
+    (void)sig;
+    g_leave_signal = 1;
+}
+
+static void on_ignored_signal(int sig)
+{
+    (void)sig;
+}
+
+mc_status mc_worker_execute(const char *store, const mc_request *req,
+                            const mc_compact_hooks *hooks, mc_response *resp)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    double t0 = MPI_Wtime();
+    memset(resp, 0, sizeof *resp);
+    mc_status st = mc_request_check(req, &err);
+    if (st == MC_OK)
+        st = mc_compact_run(store, req, hooks, resp, &err);
+    if (st != MC_OK) {
+        mc_compact_stats stats = resp->stats;
+        mc_response_clear(resp);
+        memset(resp, 0, sizeof *resp);
+        resp->stats = stats;
+        resp->id = req->id;
+        resp->status = (int32_t)st;
+        resp->sys_errno = err.sys_errno;
+        snprintf(resp->msg, sizeof resp->msg, "%.*s", (int)sizeof resp->msg - 1,
+                 err.msg[0] ? err.msg : mc_strerror(st));
+    }
+    resp->stats.seconds = MPI_Wtime() - t0;
+    return st;
+}
+
+/* The worker's state, shared with the compaction's poll hook. */
+typedef struct worker {
+    const mc_cli_ctx *ctx;
+    const char *store;
+    mc_request *queue;      /* FIFO of received requests */
+    size_t qhead, qlen, qcap;
+    bool leaving;           /* asked to leave, farewell not yet sent */
+    bool gone;              /* farewell sent: ignore requests until STOP */
+    bool stopped;           /* STOP received */
+    mc_buf msg;
+    mc_status failure;      /* a transport error ends the loop */
+    mc_err err;
+} worker;
+
+static void queue_drop_all(worker *w)
+{
+    for (size_t i = 0; i < w->qlen; i++)
+        mc_request_clear(&w->queue[(w->qhead + i) % w->qcap]);
+    w->qhead = w->qlen = 0;
+}
+
+static mc_status queue_push(worker *w, mc_request *req)
+{
+    if (w->qlen == w->qcap) {
+        size_t ncap = w->qcap ? w->qcap * 2 : 4;
+        mc_request *q = calloc(ncap, sizeof *q);
+        if (!q)
+            return mc_err_set(&w->err, MC_ENOMEM, ENOMEM, "out of memory queueing a compaction request");
+        for (size_t i = 0; i < w->qlen; i++)
+            q[i] = w->queue[(w->qhead + i) % w->qcap];
+        free(w->queue);
+        w->queue = q;
+        w->qcap = ncap;
+        w->qhead = 0;
+    }
+    w->queue[(w->qhead + w->qlen) % w->qcap] = *req;
+    w->qlen++;
+    memset(req, 0, sizeof *req);
+    return MC_OK;
+}
+
+/* Takes in one message rank 0 sent (STATUS from a probe). */
+static void take_message(worker *w, const MPI_Status *status)
+{
+    mc_status st = mc_wire_recv(w->ctx->comm, status, &w->msg, &w->err);
+    if (st != MC_OK) {
+        w->failure = st;
+        return;
+    }
+    if (status->MPI_TAG == MC_TAG_STOP) {
+        w->stopped = true;
+        return;
+    }
+    if (status->MPI_TAG != MC_TAG_REQUEST || w->gone || w->leaving)
+        return;   /* ignored: we said (or are saying) farewell */
+    mc_request req;
+    st = mc_wire_decode_request(w->msg.p, w->msg.n, &req, &w->err);
+    if (st == MC_OK)
+        st = queue_push(w, &req);
+    mc_request_clear(&req);
+    if (st != MC_OK) {
+        /* Without the request we cannot answer it: leave, so that the
+         * coordinator re-issues what we hold elsewhere. */
+        mc_log_err(w->ctx, &w->err);
+        mc_log(w->ctx, "worker: cannot take a request; leaving the job");
+        w->leaving = true;
+    }
+}
+
+/* Receives every message already waiting; with BLOCK, first waits for one
+ * (or for the leave signal). Stops at STOP (later messages are none). */
+static void pump(worker *w, bool block)
+{
+    MPI_Status status;
+    if (block && !mc_wait_message(w->ctx->comm, 0, MPI_ANY_TAG, &status,
+                                  w->gone ? NULL : &g_leave_signal, -1.0))
+        return;
+    int flag = block;
+    while (!w->stopped && w->failure == MC_OK) {
+        if (!flag) {
+            MPI_Iprobe(0, MPI_ANY_TAG, w->ctx->comm, &flag, &status);
+            if (!flag)
+                return;
+        }
+        take_message(w, &status);
+        flag = 0;
+    }
+}
+
+/* Poll hook of a running compaction: keep receiving; cancel on STOP or leave. */
+static int poll_hook(void *ctx)
+{
+    worker *w = ctx;
+    pump(w, false);
+    if (g_leave_signal)
+        w->leaving = true;
+    return w->stopped || w->leaving || w->failure != MC_OK;
+}
+
+static void say_farewell(worker *w)
+{
+    queue_drop_all(w);
+    w->leaving = false;
+    w->gone = true;
+    mc_log(w->ctx, "worker: leaving the job (farewell sent; outstanding requests abandoned)");
+    mc_status st = mc_wire_send(w->ctx->comm, 0, MC_TAG_FAREWELL, NULL, 0, &w->err);
+    if (st != MC_OK)
+        w->failure = st;
+}
+
+static void run_one(worker *w)
+{
+    mc_request req = w->queue[w->qhead];
+    memset(&w->queue[w->qhead], 0, sizeof req);
+    w->qhead = (w->qhead + 1) % w->qcap;
+    w->qlen--;
+
+    mc_compact_hooks hooks = { poll_hook, w };
+    mc_response resp;
+    mc_status st = mc_worker_execute(w->store, &req, &hooks, &resp);
+    if (st == MC_ECANCELED && (w->stopped || w->leaving)) {
+        /* Abandoned: no answer; the compaction removed its files. */
+    } else {
+        if (st != MC_OK)
+            mc_log(w->ctx, "worker: compaction %llu failed: %s",
+                   (unsigned long long)req.id, resp.msg);
+        w->msg.n = 0;
+        st = mc_wire_encode_response(&resp, &w->msg, &w->err);
+        if (st == MC_OK)
+            st = mc_wire_send(w->ctx->comm, 0, MC_TAG_RESPONSE, w->msg.p, w->msg.n, &w->err);
+        if (st != MC_OK)
+            w->failure = st;
+        else if (mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO))
+            w->leaving = true;
+    }
+    mc_response_clear(&resp);
+    mc_request_clear(&req);
+}
+
+mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store)
+{
+    worker w = { .ctx = ctx, .store = store, .failure = MC_OK };
+    mc_err_clear(&w.err);
+    struct sigaction leave = { .sa_handler = on_leave_signal };
+    struct sigaction ignore = { .sa_handler = on_ignored_signal };
+    struct sigaction old_usr2, old_usr1, old_term;
+    sigemptyset(&leave.sa_mask);
+    sigemptyset(&ignore.sa_mask);
+    g_leave_signal = 0;
+    sigaction(SIGUSR2, &leave, &old_usr2);
+    sigaction(SIGUSR1, &ignore, &old_usr1);
+    sigaction(SIGTERM, &ignore, &old_term);
+
+    while (!w.stopped && w.failure == MC_OK) {
+        if (g_leave_signal && !w.gone)
+            w.leaving = true;
+        if (w.leaving) {
+            say_farewell(&w);
+            continue;
+        }
+        if (w.qlen == 0 || w.gone) {
+            pump(&w, true);
+            continue;
+        }
+        run_one(&w);
+        pump(&w, false);
+    }
+    if (w.stopped) {
+        mc_status st = mc_wire_send(ctx->comm, 0, MC_TAG_DONE, NULL, 0, &w.err);
+        if (st != MC_OK && w.failure == MC_OK)
+            w.failure = st;
+    }
+    if (w.failure != MC_OK)
+        mc_log_err(ctx, &w.err);
+
+    queue_drop_all(&w);
+    free(w.queue);
+    mc_buf_free(&w.msg);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return w.failure;
+}

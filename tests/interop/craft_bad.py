@@ -1,0 +1,95 @@
+"""craft_bad: writes segment files that break docs/FORMAT.md, one rule each.
+
+    craft_bad.py DIR SEED
+
+Writes DIR/good.h5 (valid) and DIR/<case>.h5 for every case, and prints one
+line per bad case: "<file name>\t<regex of words the rejection must contain>".
+"""
+import os
+import random
+import shutil
+import sys
+
+import h5py
+import numpy as np
+
+import mcformat as F
+
+
+def main(out, seed):
+    rnd = random.Random(seed)
+    keys = sorted({bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 24)))
+                   for _ in range(300)})
+    items = [(k, bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 64))), 1000 + i, F.PUT)
+             for i, k in enumerate(keys)]
+    n = len(items)
+    cases = []
+
+    def path(name):
+        return os.path.join(out, name + ".h5")
+
+    def case(name, words, **kw):
+        F.write_segment(path(name), kw.pop("items", items), segno=9, **kw)
+        cases.append((name, words))
+
+    F.write_segment(path("good"), items, segno=9)
+
+    swapped = list(items)
+    swapped[10], swapped[11] = swapped[11], swapped[10]
+    case("unsorted", "order|sort", items=swapped, sort=False)
+    dup = list(items)
+    dup[20] = (dup[19][0], dup[20][1], dup[20][2], F.PUT)
+    case("duplicate_key", "order|sort|duplicate", items=dup, sort=False)
+
+    _keys, koff = F.concat([it[0] for it in items])
+    bad = koff.copy()
+    bad[5], bad[6] = bad[6], bad[5]            # one step back, the last still right
+    case("offsets_nonmonotonic", "offset", key_offsets=bad)
+    bad = koff.copy()
+    bad[-1] -= 1                               # last != len(keys)
+    case("offsets_last", "offset", key_offsets=bad)
+    _vals, voff = F.concat([it[1] for it in items])
+    bad = voff.copy()
+    bad[-1] += 7                               # beyond the end of values
+    case("value_offsets_last", "offset", value_offsets=bad)
+    case("offsets_short", "offset|key_offsets|length|size|count", key_offsets=koff[:-1])
+
+    case("version2", "version", version=2)
+    case("wrong_format", "format", attrs_override={"format": (np.bytes_(b"not-a-segment"), None)})
+    case("nitems_wrong", "nitems|count|item", attrs_override={"nitems": (n + 1, "<u8")})
+    case("seq_out_of_range", "seq", attrs_override={"max_seq": (1000 + n - 5, "<u8")})
+
+    dv = list(items)
+    dv[3] = (dv[3][0], b"not empty", dv[3][2], F.DELETE)
+    case("delete_with_value", "delete", items=dv)
+    bk = list(items)
+    bk[4] = (bk[4][0], bk[4][1], bk[4][2], 7)
+    case("bad_kind", "kind", items=bk)
+    ek = [(b"", b"v", 1, F.PUT)] + items[:5]
+    case("empty_key", "key|empty|length", items=ek)
+    case("no_items", "item|empty", items=[])
+    case("missing_dataset", "seqs|missing|dataset|exist|open", skip=("seqs",))
+    case("too_long_key", "key|limit|long|length|4096",
+         items=[(b"k" * 4097, b"v", 1, F.PUT)])
+
+    # Physical damage to a valid file.
+    shutil.copy(path("good"), path("flipped"))
+    F.flip_byte(path("flipped"), "values")
+    cases.append(("flipped", "checksum|fletcher"))
+    shutil.copy(path("good"), path("truncated"))
+    size = os.path.getsize(path("truncated"))
+    os.truncate(path("truncated"), size // 2)
+    cases.append(("truncated", "truncat|open|read|corrupt|eof|signature|hdf5|size"))
+    with open(path("not_hdf5"), "w") as f:
+        f.write("this is not an HDF5 file\n")
+    cases.append(("not_hdf5", "open|hdf5|signature|format"))
+
+    # Sanity: h5py itself still reads the files that are only logically bad.
+    with h5py.File(path("unsorted"), "r") as f:
+        assert f["keys"].fletcher32
+    for name, words in cases:
+        print("%s.h5\t%s" % (name, words))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,332 @@
+"""mcformat: an independent h5py implementation of docs/FORMAT.md, for tests.
+
+Reads and writes mpicompact segment files and manifests without the C code,
+parses `scan` output (escapes) and computes the logical content of a set of
+items (highest seq wins, deletes hide). Also a small command line used by the
+shell tests:
+
+    mcformat.py manifest STORE            one line per live segment: "segno level path"
+    mcformat.py check-seg-dir STORE       exit 1 unless seg/ holds exactly the manifest's files
+    mcformat.py snapshot STORE            a digest of every file's name and bytes under STORE
+    mcformat.py stat-json FILE KEY...     values looked up in a `stat --json` document
+    mcformat.py stat-totals FILE          "SEGMENTS ITEMS" summed over its levels
+    mcformat.py flip FILE [DATASET]       flip a byte inside DATASET's first chunk
+    mcformat.py unescape                  stdin: escaped text, stdout: bytes
+"""
+import hashlib
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+SEG_FORMAT = "mpicompact-segment"
+MANIFEST_FORMAT = "mpicompact-manifest"
+SEG_DATASETS = ("keys", "key_offsets", "values", "value_offsets", "seqs", "kinds")
+PUT, DELETE = 0, 1
+CHUNK_BYTES = 1 << 20
+
+
+def seg_relpath(segno):
+    return os.path.join("seg", "%02x" % (segno % 256), "%016x.h5" % segno)
+
+
+def seg_path(store, segno):
+    return os.path.join(store, seg_relpath(segno))
+
+
+def attr_str(v):
+    """A string attribute as str, whether stored variable- or fixed-length."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.ndarray):
+        v = v.item()
+        return v.decode() if isinstance(v, bytes) else str(v)
+    if isinstance(v, np.bytes_):
+        return bytes(v).decode()
+    return str(v)
+
+
+def concat(chunks):
+    """Concatenation scheme of FORMAT.md: (uint8 data, uint64 offsets)."""
+    offsets = np.zeros(len(chunks) + 1, dtype="<u8")
+    total = 0
+    for i, c in enumerate(chunks):
+        total += len(c)
+        offsets[i + 1] = total
+    data = np.frombuffer(b"".join(chunks), dtype="u1") if total else np.zeros(0, dtype="u1")
+    return data, offsets
+
+
+def split(data, offsets):
+    raw = bytes(np.asarray(data, dtype="u1").tobytes())
+    return [raw[int(offsets[i]):int(offsets[i + 1])] for i in range(len(offsets) - 1)]
+
+
+def write_dataset(f, name, array, chunk_elems=None):
+    """1-D, chunked, Fletcher32, unlimited maximum size (zero length is legal)."""
+    array = np.asarray(array)
+    if chunk_elems is None:
+        per = max(1, CHUNK_BYTES // array.dtype.itemsize)
+        chunk_elems = max(1, min(per, len(array)))
+    return f.create_dataset(name, data=array, maxshape=(None,), chunks=(chunk_elems,),
+                            fletcher32=True)
+
+
+def write_segment(path, items, segno=1, fixed_format=False, version=1, sort=True,
+                  attrs_override=None, key_offsets=None, value_offsets=None,
+                  skip=(), chunk_elems=None):
+    """Writes ITEMS [(key, value, seq, kind)] as a segment.
+
+    The keyword arguments exist to break the format on purpose: sort=False keeps
+    the given order, *_offsets replace the computed offsets, skip leaves out
+    datasets, attrs_override replaces root attributes."""
+    if sort:
+        items = sorted(items, key=lambda it: it[0])
+    keys, koff = concat([it[0] for it in items])
+    values, voff = concat([it[1] for it in items])
+    seqs = np.array([it[2] for it in items], dtype="<u8")
+    kinds = np.array([it[3] for it in items], dtype="u1")
+    if key_offsets is not None:
+        koff = np.array(key_offsets, dtype="<u8")
+    if value_offsets is not None:
+        voff = np.array(value_offsets, dtype="<u8")
+    with h5py.File(path, "w") as f:
+        if fixed_format:
+            f.attrs["format"] = np.bytes_(SEG_FORMAT.encode())
+        else:
+            f.attrs["format"] = SEG_FORMAT
+        f.attrs.create("version", version, dtype="<u4")
+        f.attrs.create("segno", segno, dtype="<u8")
+        f.attrs.create("nitems", len(items), dtype="<u8")
+        f.attrs.create("min_seq", int(seqs.min()) if len(seqs) else 0, dtype="<u8")
+        f.attrs.create("max_seq", int(seqs.max()) if len(seqs) else 0, dtype="<u8")
+        for k, v in (attrs_override or {}).items():
+            f.attrs.create(k, v[0], dtype=v[1])
+        data = {"keys": keys, "key_offsets": koff, "values": values,
+                "value_offsets": voff, "seqs": seqs, "kinds": kinds}
+        for name in SEG_DATASETS:
+            if name not in skip:
+                write_dataset(f, name, data[name], chunk_elems)
+
+
+def read_segment(path):
+    """Returns (attrs, items, info, arrays): info has each dataset's dtype, shape,
+    maxshape, chunks and fletcher32, and "attr_dtypes"."""
+    with h5py.File(path, "r") as f:
+        attrs = {k: f.attrs[k] for k in f.attrs}
+        info = {}
+        arrays = {}
+        for name in SEG_DATASETS:
+            d = f[name]
+            info[name] = {"dtype": d.dtype, "shape": d.shape, "maxshape": d.maxshape,
+                          "chunks": d.chunks, "fletcher32": d.fletcher32}
+            arrays[name] = d[()]
+        info["attr_dtypes"] = {k: f.attrs.get_id(k).dtype for k in f.attrs}
+    keys = split(arrays["keys"], arrays["key_offsets"])
+    values = split(arrays["values"], arrays["value_offsets"])
+    items = [(keys[i], values[i], int(arrays["seqs"][i]), int(arrays["kinds"][i]))
+             for i in range(len(keys))]
+    return attrs, items, info, arrays
+
+
+def flip_byte(path, dataset="values"):
+    """Flips one byte inside the first chunk of DATASET's stored data (what
+    Fletcher32 must catch); returns the file offset."""
+    with h5py.File(path, "r") as f:
+        info = f[dataset].id.get_chunk_info(0)
+    off = info.byte_offset + max(0, (info.size - 4) // 2)
+    with open(path, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0x5A]))
+    return off
+
+
+def current_manifest(store):
+    with open(os.path.join(store, "CURRENT")) as f:
+        return f.read().strip()
+
+
+def read_manifest(store):
+    """Returns (relpath, attrs, entries); an entry is a dict per live segment."""
+    rel = current_manifest(store)
+    with h5py.File(os.path.join(store, rel), "r") as f:
+        attrs = {k: f.attrs[k] for k in f.attrs}
+        a = {k: f[k][()] for k in f.keys()}
+    n = len(a["segno"])
+    min_keys = split(a["min_keys"], a["min_key_offsets"])
+    max_keys = split(a["max_keys"], a["max_key_offsets"])
+    entries = []
+    for i in range(n):
+        e = {k: int(a[k][i]) for k in ("segno", "level", "nitems", "ndeletes", "bytes",
+                                       "min_seq", "max_seq")}
+        e["min_key"], e["max_key"] = min_keys[i], max_keys[i]
+        entries.append(e)
+    return rel, attrs, entries
+
+
+def logical(items):
+    """{key: value} for items [(key, value, seq, kind)]: highest seq wins, deletes hide."""
+    best = {}
+    for k, v, s, kind in items:
+        if k not in best or s > best[k][1]:
+            best[k] = (v, s, kind)
+    return {k: v for k, (v, s, kind) in best.items() if kind == PUT}
+
+
+def escape(b):
+    out = []
+    for c in b:
+        if c == 0x5C:
+            out.append("\\\\")
+        elif 0x20 <= c <= 0x7E:
+            out.append(chr(c))
+        else:
+            out.append("\\x%02x" % c)
+    return "".join(out)
+
+
+def unescape(s):
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            if s[i + 1] == "\\":
+                out.append(0x5C)
+                i += 2
+            elif s[i + 1] == "x":
+                out.append(int(s[i + 2:i + 4], 16))
+                i += 4
+            else:
+                raise ValueError("bad escape at %d in %r" % (i, s))
+        else:
+            out.append(ord(c))
+            i += 1
+    return bytes(out)
+
+
+def scan_lines(content):
+    """The lines `scan` must print for a {key: value} logical content."""
+    return ["%s\t%s" % (escape(k), escape(content[k])) for k in sorted(content)]
+
+
+def parse_scan(text):
+    """[(key, value)] from `scan` output; checks each line has one tab."""
+    pairs = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise ValueError("scan line without exactly one tab: %r" % line)
+        pairs.append((unescape(parts[0]), unescape(parts[1])))
+    return pairs
+
+
+def seg_dir_files(store):
+    found = []
+    for root, _dirs, files in os.walk(os.path.join(store, "seg")):
+        for name in files:
+            found.append(os.path.relpath(os.path.join(root, name), store))
+    return sorted(found)
+
+
+def check_seg_dir(store):
+    _rel, _attrs, entries = read_manifest(store)
+    want = sorted(seg_relpath(e["segno"]) for e in entries)
+    have = seg_dir_files(store)
+    if want != have:
+        extra = sorted(set(have) - set(want))
+        missing = sorted(set(want) - set(have))
+        print("seg/ differs from the manifest: extra %s missing %s" % (extra, missing),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def snapshot(store):
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(store):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            h.update(os.path.relpath(p, store).encode() + b"\0")
+            with open(p, "rb") as f:
+                h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def find_key(doc, names):
+    """Depth-first: the first value whose member name is one of NAMES."""
+    if isinstance(doc, dict):
+        for n in names:
+            if n in doc and not isinstance(doc[n], (dict, list)):
+                return doc[n]
+        for v in doc.values():
+            r = find_key(v, names)
+            if r is not None:
+                return r
+    elif isinstance(doc, list):
+        for v in doc:
+            r = find_key(v, names)
+            if r is not None:
+                return r
+    return None
+
+
+SEG_NAMES = ("segments", "nsegments", "segment_count", "count")
+ITEM_NAMES = ("items", "nitems", "item_count")
+
+
+def stat_totals(doc):
+    """(segments, items) of a `stat --json` document: the sum over its levels."""
+    levels = doc.get("levels")
+    if isinstance(levels, list):
+        segs = items = 0
+        for lv in levels:
+            segs += int(next(lv[n] for n in SEG_NAMES if n in lv))
+            items += int(next(lv[n] for n in ITEM_NAMES if n in lv))
+        return segs, items
+    return int(find_key(doc, SEG_NAMES)), int(find_key(doc, ITEM_NAMES))
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "manifest":
+        rel, _attrs, entries = read_manifest(argv[2])
+        for e in entries:
+            print(e["segno"], e["level"], seg_relpath(e["segno"]))
+        return 0
+    if cmd == "check-seg-dir":
+        return check_seg_dir(argv[2])
+    if cmd == "snapshot":
+        print(snapshot(argv[2]))
+        return 0
+    if cmd == "stat-json":
+        with open(argv[2]) as f:
+            doc = json.load(f)
+        for name in argv[3:]:
+            v = find_key(doc, name.split("|"))
+            if v is None:
+                print("stat --json has no member %s" % name, file=sys.stderr)
+                return 1
+            print(v)
+        return 0
+    if cmd == "stat-totals":
+        with open(argv[2]) as f:
+            print("%d %d" % stat_totals(json.load(f)))
+        return 0
+    if cmd == "flip":
+        print(flip_byte(argv[2], argv[3] if len(argv) > 3 else "values"))
+        return 0
+    if cmd == "unescape":
+        sys.stdout.buffer.write(unescape(sys.stdin.read()))
+        return 0
+    print("unknown command %s" % cmd, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

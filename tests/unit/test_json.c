@@ -1,0 +1,116 @@
+/* Unit tests for json: escaping, nesting, numbers, commas. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "json.h"
+
+typedef struct doc {
+    char *s;
+    size_t n;
+    FILE *f;
+    mc_json j;
+} doc;
+
+static void doc_open(doc *d, bool pretty)
+{
+    d->s = NULL;
+    d->f = open_memstream(&d->s, &d->n);
+    assert_non_null(d->f);
+    mc_json_init(&d->j, d->f, pretty);
+}
+
+static void doc_close(doc *d)
+{
+    mc_json_finish(&d->j);
+    fclose(d->f);
+}
+
+static void test_escaping(void **state)
+{
+    (void)state;
+    doc d;
+    doc_open(&d, false);
+    mc_json_object_begin(&d.j, NULL);
+    mc_json_str(&d.j, "q\"k", "a\"b\\c\n\t\x01\x1f/\x7f");
+    mc_json_str(&d.j, "none", NULL);
+    mc_json_object_end(&d.j);
+    doc_close(&d);
+    assert_string_equal(d.s, "{\"q\\\"k\":\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/\\u007f\",\"none\":null}\n");
+    free(d.s);
+}
+
+static void test_nesting_and_numbers(void **state)
+{
+    (void)state;
+    doc d;
+    doc_open(&d, false);
+    mc_json_object_begin(&d.j, NULL);
+    mc_json_u64(&d.j, "u", UINT64_MAX);
+    mc_json_i64(&d.j, "i", -5);
+    mc_json_f64(&d.j, "f", 0.1);
+    mc_json_f64(&d.j, "nan", NAN);
+    mc_json_f64(&d.j, "inf", INFINITY);
+    mc_json_bool(&d.j, "t", true);
+    mc_json_array_begin(&d.j, "levels");
+    mc_json_object_begin(&d.j, NULL);
+    mc_json_u64(&d.j, "level", 0);
+    mc_json_array_begin(&d.j, "empty");
+    mc_json_array_end(&d.j);
+    mc_json_object_end(&d.j);
+    mc_json_u64(&d.j, NULL, 3);
+    mc_json_object_begin(&d.j, NULL);
+    mc_json_object_end(&d.j);
+    mc_json_array_end(&d.j);
+    mc_json_bool(&d.j, "last", false);
+    mc_json_object_end(&d.j);
+    doc_close(&d);
+    assert_string_equal(d.s, "{\"u\":18446744073709551615,\"i\":-5,\"f\":0.1,\"nan\":null,\"inf\":null,"
+                             "\"t\":true,\"levels\":[{\"level\":0,\"empty\":[]},3,{}],\"last\":false}\n");
+    free(d.s);
+}
+
+static void test_pretty(void **state)
+{
+    (void)state;
+    doc d;
+    doc_open(&d, true);
+    mc_json_object_begin(&d.j, NULL);
+    mc_json_u64(&d.j, "a", 1);
+    mc_json_array_begin(&d.j, "b");
+    mc_json_u64(&d.j, NULL, 2);
+    mc_json_array_end(&d.j);
+    mc_json_object_end(&d.j);
+    doc_close(&d);
+    assert_string_equal(d.s, "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n");
+    free(d.s);
+}
+
+static void test_precise_double(void **state)
+{
+    (void)state;
+    doc d;
+    doc_open(&d, false);
+    double v = 1.0 / 3.0;
+    mc_json_f64(&d.j, NULL, v);
+    doc_close(&d);
+    assert_true(strtod(d.s, NULL) == v);
+    free(d.s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_nesting_and_numbers),
+        cmocka_unit_test(test_pretty),
+        cmocka_unit_test(test_precise_double),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

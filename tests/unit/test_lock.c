@@ -1,0 +1,216 @@
+/* test_lock: one writer per store: the holder named, stale local locks taken over, release. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+
+static char store[256], lock_path[300];
+static char host[256];
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static void read_text(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* No LOCK.stale-* left behind in the store. */
+static void assert_no_stale_files(void)
+{
+    DIR *d = opendir(store);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        assert_null(strstr(e->d_name, "LOCK.stale"));
+    closedir(d);
+}
+
+/* A pid that surely does not exist: a child that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return pid;
+}
+
+static void test_acquire_release(void **state)
+{
+    (void)state;
+    mc_lock *a = NULL, *b = NULL;
+    mc_err err;
+    setenv("SLURM_JOB_ID", "4242", 1);
+    assert_int_equal(mc_lock_acquire(store, "compact --full", &a, &err), MC_OK);
+    assert_non_null(a);
+    char text[1024], want[1024];
+    read_text(lock_path, text, sizeof text);
+    snprintf(want, sizeof want, "host=%s pid=%ld jobid=4242 command=compact --full started=", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    /* started=YYYY-MM-DDTHH:MM:SSZ and one newline */
+    assert_int_equal(strlen(text), strlen(want) + 20 + 1);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    assert_int_equal(text[strlen(want) + 10], 'T');
+
+    /* A second writer is refused, and told who holds the lock. */
+    assert_int_equal(mc_lock_acquire(store, "gen", &b, &err), MC_ELOCKED);
+    assert_null(b);
+    snprintf(want, sizeof want, "%s: locked by host=%s pid=%ld jobid=4242 command=compact --full since ", store, host,
+             (long)getpid());
+    assert_true(strncmp(err.msg, want, strlen(want)) == 0);
+    snprintf(want, sizeof want, "; if that job is gone, remove %s/LOCK", store);
+    assert_non_null(strstr(err.msg, want));
+
+    mc_lock_release(&a);
+    assert_null(a);
+    assert_false(exists(lock_path));
+    mc_lock_release(&a);   /* NULL is fine */
+
+    unsetenv("SLURM_JOB_ID");
+    assert_int_equal(mc_lock_acquire(store, "gen", &b, &err), MC_OK);
+    read_text(lock_path, text, sizeof text);
+    assert_non_null(strstr(text, " jobid=- command=gen started="));
+    mc_lock_release(&b);
+    assert_false(exists(lock_path));
+}
+
+static void test_stale_taken_over(void **state)
+{
+    (void)state;
+    char text[1024];
+    mc_lock *l = NULL;
+    mc_err err;
+    pid_t dead = dead_pid();
+    snprintf(text, sizeof text, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n", host,
+             (long)dead);
+    write_text(lock_path, text);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_OK);
+    read_text(lock_path, text, sizeof text);
+    char want[300];
+    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_no_stale_files();
+    mc_lock_release(&l);
+    assert_false(exists(lock_path));
+}
+
+static void test_not_stale(void **state)
+{
+    (void)state;
+    char text[1024];
+    mc_lock *l = NULL;
+    mc_err err;
+    /* A live process on this host (our parent). */
+    snprintf(text, sizeof text, "host=%s pid=%ld jobid=- command=gen started=2020-01-01T00:00:00Z\n", host,
+             (long)getppid());
+    write_text(lock_path, text);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_null(l);
+    /* A dead pid, but on another host: we cannot know, so it stays. */
+    snprintf(text, sizeof text, "host=%s-elsewhere pid=%ld jobid=9 command=gen started=2020-01-01T00:00:00Z\n", host,
+             (long)dead_pid());
+    write_text(lock_path, text);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_non_null(strstr(err.msg, "-elsewhere"));
+    assert_non_null(strstr(err.msg, "jobid=9"));
+    read_text(lock_path, text, sizeof text);
+    assert_non_null(strstr(text, "-elsewhere"));   /* untouched */
+    /* Unreadable content: locked, and the message shows it. */
+    write_text(lock_path, "garbage\n");
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_non_null(strstr(err.msg, "garbage"));
+    write_text(lock_path, "");
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_no_stale_files();
+    unlink(lock_path);
+}
+
+static void test_release_keeps_foreign_lock(void **state)
+{
+    (void)state;
+    mc_lock *l = NULL;
+    mc_err err;
+    assert_int_equal(mc_lock_acquire(store, "verify", &l, &err), MC_OK);
+    /* Someone removed our lock by hand and another job took it. */
+    write_text(lock_path, "host=other pid=1 jobid=- command=gen started=2020-01-01T00:00:00Z\n");
+    mc_lock_release(&l);
+    assert_true(exists(lock_path));
+    unlink(lock_path);
+}
+
+static void test_missing_store(void **state)
+{
+    (void)state;
+    char path[400];
+    mc_lock *l = NULL;
+    mc_err err;
+    snprintf(path, sizeof path, "%s/nope", store);
+    assert_int_equal(mc_lock_acquire(path, "gen", &l, &err), MC_ENOENT);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, path));
+}
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    const char *base = getenv("TMPDIR");
+    snprintf(store, sizeof store, "%s/test_lock.XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(store))
+        return -1;
+    snprintf(lock_path, sizeof lock_path, "%s/LOCK", store);
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    /* No randomness here; the seed line keeps the test output uniform. */
+    const char *s = getenv("MC_SEED");
+    printf("test_lock: seed %s (not used: this test is deterministic)\n", s && *s ? s : "-");
+    fflush(stdout);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acquire_release),
+        cmocka_unit_test(test_stale_taken_over),
+        cmocka_unit_test(test_not_stale),
+        cmocka_unit_test(test_release_keeps_foreign_lock),
+        cmocka_unit_test(test_missing_store),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

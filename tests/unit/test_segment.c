@@ -1,0 +1,867 @@
+/* test_segment: the segment writer, reader, seek and validation (cmocka). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "h5util.h"
+#include "mpicompact.h"
+
+/* ---- randomness (seed printed; MC_SEED reproduces) ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+    return n ? rnd() % n : 0;
+}
+
+/* ---- scratch directory ---- */
+
+static char scratch[256];
+static unsigned file_counter;
+
+static void scratch_path(char *out, size_t len, const char *stem)
+{
+    snprintf(out, len, "%s/%s-%u.h5", scratch, stem, file_counter++);
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(scratch, sizeof scratch, "%s/mc-test-segment.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(scratch))
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- a model segment: items in memory ---- */
+
+typedef struct model_item {
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *value;
+    size_t value_len;
+    uint64_t seq;
+    uint8_t kind;
+} model_item;
+
+typedef struct model {
+    model_item *items;
+    size_t n;
+} model;
+
+static int model_cmp(const void *a, const void *b)
+{
+    const model_item *x = a, *y = b;
+    return mc_key_cmp(x->key, x->key_len, y->key, y->key_len);
+}
+
+static void model_free(model *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->items[i].key);
+        free(m->items[i].value);
+    }
+    free(m->items);
+    m->items = NULL;
+    m->n = 0;
+}
+
+/* Random binary keys over a small alphabet (0x00 included) so that many keys
+ * are prefixes of others; empty values, deletes and 0x00 bytes in values. */
+static void model_random(model *m, size_t want)
+{
+    static const uint8_t alphabet[] = {0x00, 0x01, 'a', 0xff};
+    m->items = calloc(want * 2, sizeof *m->items);
+    assert_non_null(m->items);
+    size_t n = 0;
+    for (size_t i = 0; i < want; i++) {
+        size_t klen = 1 + rnd_below(12);
+        uint8_t *k = malloc(klen);
+        assert_non_null(k);
+        for (size_t j = 0; j < klen; j++)
+            k[j] = alphabet[rnd_below(sizeof alphabet)];
+        m->items[n++] = (model_item){.key = k, .key_len = klen};
+        if (i % 10 == 0 && klen > 1)   /* its own prefix too */
+            m->items[n++] = (model_item){.key = mc_memdup(k, klen - 1), .key_len = klen - 1};
+    }
+    qsort(m->items, n, sizeof *m->items, model_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0 && model_cmp(&m->items[out - 1], &m->items[i]) == 0) {
+            free(m->items[i].key);
+            continue;
+        }
+        m->items[out++] = m->items[i];
+    }
+    m->n = out;
+    for (size_t i = 0; i < m->n; i++) {
+        model_item *it = &m->items[i];
+        it->seq = 1 + rnd_below(1000000);
+        it->kind = rnd_below(10) == 0 ? MC_KIND_DELETE : MC_KIND_PUT;
+        it->value_len = it->kind == MC_KIND_DELETE || rnd_below(5) == 0 ? 0 : rnd_below(100);
+        it->value = malloc(it->value_len ? it->value_len : 1);
+        assert_non_null(it->value);
+        for (size_t j = 0; j < it->value_len; j++)
+            it->value[j] = rnd_below(3) == 0 ? 0 : (uint8_t)rnd();
+    }
+}
+
+static mc_item as_item(const model_item *it)
+{
+    return (mc_item){.key = it->key, .key_len = it->key_len, .value = it->value,
+                     .value_len = it->value_len, .seq = it->seq, .kind = it->kind};
+}
+
+static void write_model(const char *path, uint64_t segno, const model *m, mc_seg_meta *meta)
+{
+    mc_seg_writer *w = NULL;
+    mc_err err = {0};
+    assert_int_equal(mc_seg_writer_create(path, segno, &w, &err), MC_OK);
+    for (size_t i = 0; i < m->n; i++) {
+        mc_item it = as_item(&m->items[i]);
+        mc_status st = mc_seg_writer_add(w, &it, &err);
+        if (st != MC_OK)
+            fail_msg("add %zu: %s", i, err.msg);
+    }
+    assert_int_equal(mc_seg_writer_nitems(w), m->n);
+    mc_status st = mc_seg_writer_finish(&w, meta, &err);
+    if (st != MC_OK)
+        fail_msg("finish: %s", err.msg);
+    assert_null(w);
+}
+
+static void assert_item_eq(const mc_item *got, const model_item *want)
+{
+    assert_int_equal(got->key_len, want->key_len);
+    assert_memory_equal(got->key, want->key, want->key_len);
+    assert_int_equal(got->value_len, want->value_len);
+    if (want->value_len)
+        assert_memory_equal(got->value, want->value, want->value_len);
+    assert_int_equal(got->seq, want->seq);
+    assert_int_equal(got->kind, want->kind);
+}
+
+/* Reads items from R and checks they are m[from..n). */
+static void assert_reads(mc_seg_reader *r, const model *m, size_t from)
+{
+    mc_err err = {0};
+    for (size_t i = from; i <= m->n; i++) {
+        mc_item it;
+        bool eof = false;
+        mc_status st = mc_seg_reader_next(r, &it, &eof, &err);
+        if (st != MC_OK)
+            fail_msg("next at %zu: %s", i, err.msg);
+        assert_int_equal(eof, i == m->n);
+        if (!eof)
+            assert_item_eq(&it, &m->items[i]);
+    }
+}
+
+static void model_meta(const model *m, uint64_t *ndeletes, uint64_t *bytes, uint64_t *min_seq, uint64_t *max_seq)
+{
+    *ndeletes = *bytes = *max_seq = 0;
+    *min_seq = UINT64_MAX;
+    for (size_t i = 0; i < m->n; i++) {
+        const model_item *it = &m->items[i];
+        *ndeletes += it->kind == MC_KIND_DELETE;
+        *bytes += it->key_len + it->value_len;
+        *min_seq = it->seq < *min_seq ? it->seq : *min_seq;
+        *max_seq = it->seq > *max_seq ? it->seq : *max_seq;
+    }
+}
+
+static void assert_meta_matches(const mc_seg_meta *meta, uint64_t segno, const model *m)
+{
+    uint64_t ndel, bytes, min_seq, max_seq;
+    model_meta(m, &ndel, &bytes, &min_seq, &max_seq);
+    assert_int_equal(meta->segno, segno);
+    assert_int_equal(meta->level, 0);
+    assert_int_equal(meta->nitems, m->n);
+    assert_int_equal(meta->ndeletes, ndel);
+    assert_int_equal(meta->bytes, bytes);
+    assert_int_equal(meta->min_seq, min_seq);
+    assert_int_equal(meta->max_seq, max_seq);
+    assert_int_equal(meta->min_key_len, m->items[0].key_len);
+    assert_memory_equal(meta->min_key, m->items[0].key, meta->min_key_len);
+    assert_int_equal(meta->max_key_len, m->items[m->n - 1].key_len);
+    assert_memory_equal(meta->max_key, m->items[m->n - 1].key, meta->max_key_len);
+}
+
+/* ---- tests ---- */
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char path[512], tmp[600];
+    scratch_path(path, sizeof path, "roundtrip");
+    model m = {0};
+    model_random(&m, 3000);
+    mc_seg_meta meta = {0}, vmeta = {0};
+    write_model(path, 42, &m, &meta);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_true(exists(path));
+    assert_false(exists(tmp));
+    assert_meta_matches(&meta, 42, &m);
+
+    mc_err err = {0};
+    mc_seg_reader *r = NULL;
+    assert_int_equal(mc_seg_reader_open(path, &r, &err), MC_OK);
+    const mc_seg_attrs *a = mc_seg_reader_attrs(r);
+    assert_int_equal(a->segno, 42);
+    assert_int_equal(a->nitems, m.n);
+    assert_int_equal(a->min_seq, meta.min_seq);
+    assert_int_equal(a->max_seq, meta.max_seq);
+    assert_reads(r, &m, 0);
+    mc_seg_reader_close(&r);
+    assert_null(r);
+
+    mc_status st = mc_seg_validate(path, &vmeta, &err);
+    if (st != MC_OK)
+        fail_msg("validate: %s", err.msg);
+    assert_meta_matches(&vmeta, 42, &m);
+    mc_seg_meta_clear(&meta);
+    mc_seg_meta_clear(&vmeta);
+    model_free(&m);
+}
+
+/* Item i of the large segment: 8-byte big-endian key 3*i+1, a value of
+ * 0..23 bytes derived from i. */
+static void large_item(uint64_t i, uint8_t key[8], uint8_t value[24], mc_item *it)
+{
+    uint64_t k = 3 * i + 1;
+    for (int b = 0; b < 8; b++)
+        key[b] = (uint8_t)(k >> (56 - 8 * b));
+    size_t vlen = (size_t)((i * 2654435761u) % 24);
+    for (size_t b = 0; b < vlen; b++)
+        value[b] = (uint8_t)(i + b * 7);
+    *it = (mc_item){.key = key, .key_len = 8, .value = value, .value_len = vlen, .seq = i + 1,
+                    .kind = (i % 97 == 0) ? MC_KIND_DELETE : MC_KIND_PUT};
+    if (it->kind == MC_KIND_DELETE)
+        it->value_len = 0;
+}
+
+static void test_large_segment(void **state)
+{
+    (void)state;
+    const uint64_t n = 300000;   /* several 8192-item windows, several 1 MiB chunks of every dataset */
+    char path[512];
+    scratch_path(path, sizeof path, "large");
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 7, &w, &err), MC_OK);
+    uint8_t key[8], value[24];
+    uint64_t bytes = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        mc_item it;
+        large_item(i, key, value, &it);
+        bytes += it.key_len + it.value_len;
+        assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+    }
+    assert_int_equal(mc_seg_writer_bytes(w), bytes);
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+    assert_int_equal(meta.nitems, n);
+    assert_int_equal(meta.min_seq, 1);
+    assert_int_equal(meta.max_seq, n);
+
+    mc_seg_reader *r = NULL;
+    assert_int_equal(mc_seg_reader_open(path, &r, &err), MC_OK);
+    for (uint64_t i = 0; i <= n; i++) {
+        mc_item got, want;
+        bool eof;
+        assert_int_equal(mc_seg_reader_next(r, &got, &eof, &err), MC_OK);
+        assert_int_equal(eof, i == n);
+        if (eof)
+            break;
+        large_item(i, key, value, &want);
+        assert_int_equal(got.key_len, 8);
+        assert_memory_equal(got.key, key, 8);
+        assert_int_equal(got.value_len, want.value_len);
+        if (want.value_len)
+            assert_memory_equal(got.value, value, want.value_len);
+        assert_int_equal(got.seq, want.seq);
+        assert_int_equal(got.kind, want.kind);
+    }
+    /* Seek deep inside, to a missing key between items 200000 and 200001. */
+    uint64_t target = 3 * 200000 + 2;
+    uint8_t tk[8];
+    for (int b = 0; b < 8; b++)
+        tk[b] = (uint8_t)(target >> (56 - 8 * b));
+    assert_int_equal(mc_seg_reader_seek(r, tk, 8, &err), MC_OK);
+    for (uint64_t i = 200001; i < 200001 + 20000; i++) {
+        mc_item got, want;
+        bool eof;
+        assert_int_equal(mc_seg_reader_next(r, &got, &eof, &err), MC_OK);
+        assert_false(eof);
+        large_item(i, key, value, &want);
+        assert_memory_equal(got.key, key, 8);
+        assert_int_equal(got.seq, want.seq);
+    }
+    mc_seg_reader_close(&r);
+    mc_seg_meta vmeta = {0};
+    assert_int_equal(mc_seg_validate(path, &vmeta, &err), MC_OK);
+    assert_int_equal(vmeta.bytes, bytes);
+    assert_int_equal(vmeta.ndeletes, meta.ndeletes);
+    mc_seg_meta_clear(&meta);
+    mc_seg_meta_clear(&vmeta);
+}
+
+static void test_big_values(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "bigvalue");
+    model m = {.n = 4};
+    m.items = calloc(m.n, sizeof *m.items);
+    assert_non_null(m.items);
+    size_t lens[4] = {10, 3 * 1024 * 1024 + 17, 0, MC_VALUE_MAX};
+    for (size_t i = 0; i < m.n; i++) {
+        model_item *it = &m.items[i];
+        it->key = mc_memdup((const uint8_t[]){(uint8_t)('a' + i)}, 1);
+        it->key_len = 1;
+        it->value_len = lens[i];
+        it->value = malloc(lens[i] ? lens[i] : 1);
+        assert_non_null(it->value);
+        for (size_t j = 0; j < lens[i]; j++)
+            it->value[j] = (uint8_t)(rnd() >> 40);
+        it->seq = 100 + i;
+    }
+    mc_seg_meta meta = {0};
+    write_model(path, 3, &m, &meta);
+    assert_meta_matches(&meta, 3, &m);
+    mc_err err = {0};
+    mc_seg_reader *r = NULL;
+    assert_int_equal(mc_seg_reader_open(path, &r, &err), MC_OK);
+    assert_reads(r, &m, 0);
+    /* Seek to the 16 MiB value and read it again. */
+    assert_int_equal(mc_seg_reader_seek(r, (const uint8_t *)"d", 1, &err), MC_OK);
+    assert_reads(r, &m, 3);
+    mc_seg_reader_close(&r);
+
+    /* One byte over the limit is refused (checked before the value is read). */
+    mc_seg_writer *w = NULL;
+    scratch_path(path, sizeof path, "toobig");
+    assert_int_equal(mc_seg_writer_create(path, 4, &w, &err), MC_OK);
+    mc_item it = {.key = (const uint8_t *)"k", .key_len = 1, .value = m.items[3].value,
+                  .value_len = MC_VALUE_MAX + 1, .seq = 1};
+    assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_EINVAL);
+    assert_non_null(strstr(err.msg, "value is longer"));
+    mc_seg_writer_abort(&w);
+    assert_null(w);
+    mc_seg_meta_clear(&meta);
+    model_free(&m);
+}
+
+static void seek_and_check(mc_seg_reader *r, const model *m, const uint8_t *key, size_t len)
+{
+    mc_err err = {0};
+    assert_int_equal(mc_seg_reader_seek(r, key, len, &err), MC_OK);
+    size_t first = 0;   /* first model item with key >= KEY */
+    while (first < m->n && mc_key_cmp(m->items[first].key, m->items[first].key_len, key, len) < 0)
+        first++;
+    assert_reads(r, m, first);
+}
+
+static void test_seek(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "seek");
+    model m = {0};
+    model_random(&m, 2000);
+    mc_seg_meta meta = {0};
+    write_model(path, 5, &m, &meta);
+    mc_err err = {0};
+    mc_seg_reader *r = NULL;
+    assert_int_equal(mc_seg_reader_open(path, &r, &err), MC_OK);
+    for (int round = 0; round < 20; round++) {
+        const model_item *it = &m.items[rnd_below(m.n)];
+        seek_and_check(r, &m, it->key, it->key_len);   /* existing key */
+        uint8_t missing[16];                              /* the key plus 0x02: absent (alphabet lacks it) */
+        memcpy(missing, it->key, it->key_len);
+        missing[it->key_len] = 0x02;
+        seek_and_check(r, &m, missing, it->key_len + 1);
+    }
+    /* Before the first key: the empty-prefix-free smallest key is 0x00...; seek to "" is
+     * not a valid key but still a valid position. */
+    seek_and_check(r, &m, (const uint8_t *)"", 0);
+    const uint8_t after[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    seek_and_check(r, &m, after, sizeof after);   /* after the last: eof at once */
+    const model_item *last = &m.items[m.n - 1];
+    seek_and_check(r, &m, last->key, last->key_len);
+    mc_seg_reader_close(&r);
+    mc_seg_meta_clear(&meta);
+    model_free(&m);
+}
+
+static void expect_add_rejected(mc_seg_writer *w, const mc_item *it, const char *needle)
+{
+    mc_err err = {0};
+    assert_int_equal(mc_seg_writer_add(w, it, &err), MC_EINVAL);
+    assert_int_equal(err.code, MC_EINVAL);
+    if (!strstr(err.msg, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
+    assert_non_null(strstr(err.msg, scratch));   /* names the file */
+}
+
+static void test_writer_rejects(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "rejects");
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 9, &w, &err), MC_OK);
+    mc_item b = {.key = (const uint8_t *)"b", .key_len = 1, .value = (const uint8_t *)"v", .value_len = 1, .seq = 5};
+    assert_int_equal(mc_seg_writer_add(w, &b, &err), MC_OK);
+
+    mc_item a = b;
+    a.key = (const uint8_t *)"a";
+    expect_add_rejected(w, &a, "not in increasing order");   /* unsorted */
+    expect_add_rejected(w, &b, "not in increasing order");   /* duplicate */
+    mc_item empty = b;
+    empty.key = (const uint8_t *)"c";
+    empty.key_len = 0;
+    expect_add_rejected(w, &empty, "key is empty");
+    static uint8_t big[MC_KEY_MAX + 1];
+    memset(big, 'z', sizeof big);
+    mc_item oversize = b;
+    oversize.key = big;
+    oversize.key_len = MC_KEY_MAX + 1;
+    expect_add_rejected(w, &oversize, "key is longer");
+    mc_item bad_kind = b;
+    bad_kind.key = (const uint8_t *)"c";
+    bad_kind.kind = 2;
+    expect_add_rejected(w, &bad_kind, "kind");
+    mc_item del_with_value = bad_kind;
+    del_with_value.kind = MC_KIND_DELETE;
+    expect_add_rejected(w, &del_with_value, "delete has a non-empty value");
+
+    /* Rejections leave the writer usable; a maximal key is fine. */
+    mc_item maxkey = b;
+    maxkey.key = big;
+    maxkey.key_len = MC_KEY_MAX;
+    assert_int_equal(mc_seg_writer_add(w, &maxkey, &err), MC_OK);
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+    assert_int_equal(meta.nitems, 2);
+    assert_int_equal(meta.max_key_len, MC_KEY_MAX);
+    mc_seg_meta_clear(&meta);
+    assert_int_equal(mc_seg_validate(path, &meta, &err), MC_OK);
+    assert_int_equal(meta.nitems, 2);
+    mc_seg_meta_clear(&meta);
+}
+
+static void test_zero_items_and_abort(void **state)
+{
+    (void)state;
+    char path[512], tmp[600];
+    scratch_path(path, sizeof path, "empty");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 1, &w, &err), MC_OK);
+    assert_true(exists(tmp));
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_EINVAL);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "at least one item"));
+    assert_false(exists(tmp));
+    assert_false(exists(path));
+
+    assert_int_equal(mc_seg_writer_create(path, 1, &w, &err), MC_OK);
+    mc_item it = {.key = (const uint8_t *)"k", .key_len = 1, .seq = 1};
+    assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+    mc_seg_writer_abort(&w);
+    assert_null(w);
+    mc_seg_writer_abort(&w);   /* accepts NULL */
+    assert_false(exists(tmp));
+    assert_false(exists(path));
+
+    /* A directory that does not exist: an error naming the file. */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x.h5", scratch);
+    assert_int_equal(mc_seg_writer_create(bad, 1, &w, &err), MC_ENOENT);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, bad));
+}
+
+/* A small valid segment at PATH (items "k0".."k9"). */
+static void write_small(const char *path, mc_seg_meta *meta)
+{
+    model m = {.n = 10};
+    m.items = calloc(m.n, sizeof *m.items);
+    assert_non_null(m.items);
+    for (size_t i = 0; i < m.n; i++) {
+        char k[2] = {'k', (char)('0' + i)};
+        m.items[i] = (model_item){.key = mc_memdup(k, 2), .key_len = 2, .value = mc_memdup("value", 5),
+                                  .value_len = 5, .seq = 10 + i};
+    }
+    write_model(path, 11, &m, meta);
+    model_free(&m);
+}
+
+static hid_t open_rw(const char *path)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    assert_true(f >= 0);
+    return f;
+}
+
+static void expect_invalid(const char *path, mc_status code, const char *needle)
+{
+    mc_err err = {0};
+    mc_seg_meta meta = {0};
+    mc_status st = mc_seg_validate(path, &meta, &err);
+    if (st != code)
+        fail_msg("validate gave %s (%s), expected %s", mc_strerror(st), err.msg, mc_strerror(code));
+    if (!strstr(err.msg, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
+    assert_non_null(strstr(err.msg, path));
+    assert_null(meta.min_key);
+}
+
+static void test_wrong_version(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "version");
+    mc_seg_meta meta = {0};
+    write_small(path, &meta);
+    mc_seg_meta_clear(&meta);
+    mc_err err = {0};
+    hid_t f = open_rw(path);
+    assert_int_equal(mc_h5_attr_write_u32(f, path, "version", 2, &err), MC_OK);
+    assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+    expect_invalid(path, MC_EFORMAT, "segment format version 2 is newer than supported 1");
+
+    f = open_rw(path);
+    assert_int_equal(mc_h5_attr_write_u32(f, path, "version", 1, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_str(f, path, "format", "something-else", &err), MC_OK);
+    assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+    expect_invalid(path, MC_EFORMAT, "something-else");
+}
+
+/* h5py's np.bytes_ attributes and other writers use fixed-length strings;
+ * other integer types for the integer attributes must be accepted too. */
+static void test_fixed_string_and_int_types(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "fixedstr");
+    mc_seg_meta meta = {0};
+    write_small(path, &meta);
+    mc_seg_meta_clear(&meta);
+    hid_t f = open_rw(path);
+    assert_true(H5Adelete(f, "format") >= 0);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(MC_SEG_FORMAT));
+    H5Tset_strpad(type, H5T_STR_NULLPAD);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(f, "format", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(attr >= 0);
+    assert_true(H5Awrite(attr, type, MC_SEG_FORMAT) >= 0);
+    H5Aclose(attr);
+    assert_true(H5Adelete(f, "nitems") >= 0);   /* as int64, like numpy's default */
+    attr = H5Acreate2(f, "nitems", H5T_STD_I64BE, space, H5P_DEFAULT, H5P_DEFAULT);
+    int64_t ten = 10;
+    assert_true(H5Awrite(attr, H5T_NATIVE_INT64, &ten) >= 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    mc_err err = {0};
+    assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+    assert_int_equal(mc_seg_validate(path, &meta, &err), MC_OK);
+    assert_int_equal(meta.nitems, 10);
+    assert_int_equal(meta.segno, 11);
+    mc_seg_meta_clear(&meta);
+
+    f = open_rw(path);
+    assert_true(H5Adelete(f, "nitems") >= 0);
+    space = H5Screate(H5S_SCALAR);
+    attr = H5Acreate2(f, "nitems", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    int32_t neg = -1;
+    assert_true(H5Awrite(attr, H5T_NATIVE_INT32, &neg) >= 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+    expect_invalid(path, MC_ECORRUPT, "negative");
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "truncated");
+    model m = {0};
+    model_random(&m, 3000);
+    mc_seg_meta meta = {0};
+    write_model(path, 2, &m, &meta);
+    off_t size = file_size(path);
+    assert_int_equal(truncate(path, size / 2), 0);
+    expect_invalid(path, MC_ECORRUPT, "truncated");
+    assert_int_equal(truncate(path, 100), 0);
+    expect_invalid(path, MC_ECORRUPT, "not a readable HDF5 file");
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/missing.h5", scratch);
+    mc_err err = {0};
+    mc_seg_reader *r = NULL;
+    assert_int_equal(mc_seg_reader_open(missing, &r, &err), MC_ENOENT);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, missing));
+    mc_seg_meta_clear(&meta);
+    model_free(&m);
+}
+
+/* Flips one byte in the middle of the first chunk of dataset NAME. */
+static void flip_chunk_byte(const char *path, const char *name)
+{
+    mc_h5_init();
+    hid_t f = open_rw(path);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hsize_t offset[1];
+    unsigned mask = 0;
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    hid_t space = H5Dget_space(d);
+    if (H5Dget_chunk_info(d, space, 0, offset, &mask, &addr, &size) < 0) {
+        mc_err err = {0};
+        mc_h5_fail(&err, MC_EIO, path, name);
+        fail_msg("H5Dget_chunk_info: %s", err.msg);
+    }
+    H5Sclose(space);
+    assert_true(size > 4);
+    H5Dclose(d);
+    H5Fclose(f);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t byte;
+    off_t at = (off_t)(addr + size / 2);
+    assert_int_equal(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x5a;
+    assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+}
+
+static void test_flipped_byte(void **state)
+{
+    (void)state;
+    const char *names[] = {"values", "keys", "key_offsets", "seqs", "kinds", "value_offsets"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[512], needle[128];
+        scratch_path(path, sizeof path, "flipped");
+        model m = {0};
+        model_random(&m, 1000);
+        mc_seg_meta meta = {0};
+        write_model(path, 2, &m, &meta);
+        flip_chunk_byte(path, names[i]);
+        snprintf(needle, sizeof needle, "dataset %s: checksum mismatch (Fletcher32)", names[i]);
+        expect_invalid(path, MC_ECHECKSUM, needle);
+        mc_seg_meta_clear(&meta);
+        model_free(&m);
+    }
+}
+
+static void test_tiny_file(void **state)
+{
+    (void)state;
+    char path[512];
+    scratch_path(path, sizeof path, "tiny");
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 1, &w, &err), MC_OK);
+    mc_item it = {.key = (const uint8_t *)"only", .key_len = 4, .value = (const uint8_t *)"v", .value_len = 1, .seq = 1};
+    assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+    off_t size = file_size(path);
+    print_message("tiny segment file: %lld bytes\n", (long long)size);
+    assert_true(size < 64 * 1024);
+    mc_seg_meta_clear(&meta);
+}
+
+/* Writes a segment by hand (h5util) so the reader's checks can be hit:
+ * keys "a","b","c" unless overridden. */
+typedef struct raw_seg {
+    const char *keys;   /* concatenated */
+    uint64_t key_offsets[4], value_offsets[4], seqs[3];
+    uint8_t kinds[3];
+    uint64_t nitems, min_seq, max_seq;
+} raw_seg;
+
+static raw_seg raw_default(void)
+{
+    return (raw_seg){.keys = "abc", .key_offsets = {0, 1, 2, 3}, .value_offsets = {0, 0, 0, 0},
+                     .seqs = {5, 6, 7}, .kinds = {0, 0, 0}, .nitems = 3, .min_seq = 5, .max_seq = 7};
+}
+
+static void write_raw(const char *path, const raw_seg *s)
+{
+    mc_err err = {0};
+    hid_t f;
+    assert_int_equal(mc_h5_create(path, &f, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_str(f, path, "format", MC_SEG_FORMAT, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_u32(f, path, "version", 1, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_u64(f, path, "segno", 1, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_u64(f, path, "nitems", s->nitems, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_u64(f, path, "min_seq", s->min_seq, &err), MC_OK);
+    assert_int_equal(mc_h5_attr_write_u64(f, path, "max_seq", s->max_seq, &err), MC_OK);
+    struct {
+        const char *name;
+        mc_h5_type type;
+        const void *data;
+        uint64_t n;
+    } ds[] = {{"keys", MC_H5_U8, s->keys, strlen(s->keys)},
+              {"key_offsets", MC_H5_U64, s->key_offsets, 4},
+              {"values", MC_H5_U8, "", 0},
+              {"value_offsets", MC_H5_U64, s->value_offsets, 4},
+              {"seqs", MC_H5_U64, s->seqs, 3},
+              {"kinds", MC_H5_U8, s->kinds, 3}};
+    for (size_t i = 0; i < sizeof ds / sizeof *ds; i++) {
+        hid_t d;
+        assert_int_equal(mc_h5_dset_create(f, path, ds[i].name, ds[i].type, 4, &d, &err), MC_OK);
+        assert_int_equal(mc_h5_dset_append(d, path, ds[i].name, ds[i].type, ds[i].data, ds[i].n, &err), MC_OK);
+        mc_h5_dset_close(&d);
+    }
+    assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+}
+
+static void check_raw(const raw_seg *s, mc_status code, const char *needle)
+{
+    char path[512];
+    scratch_path(path, sizeof path, "raw");
+    write_raw(path, s);
+    if (code == MC_OK) {
+        mc_err err = {0};
+        mc_seg_meta meta = {0};
+        mc_status st = mc_seg_validate(path, &meta, &err);
+        if (st != MC_OK)
+            fail_msg("valid raw segment rejected: %s", err.msg);
+        mc_seg_meta_clear(&meta);
+        return;
+    }
+    expect_invalid(path, code, needle);
+}
+
+static void test_reader_checks(void **state)
+{
+    (void)state;
+    raw_seg s = raw_default();
+    check_raw(&s, MC_OK, NULL);
+
+    s = raw_default();
+    s.keys = "acb";
+    check_raw(&s, MC_ECORRUPT, "item 2: keys not in increasing order");
+    s = raw_default();
+    s.keys = "abb";
+    check_raw(&s, MC_ECORRUPT, "item 2: keys not in increasing order");
+    s = raw_default();
+    s.key_offsets[0] = 1;
+    check_raw(&s, MC_ECORRUPT, "first offset is 1");
+    s = raw_default();
+    s.key_offsets[2] = 0;
+    check_raw(&s, MC_ECORRUPT, "offsets decrease");
+    s = raw_default();
+    s.key_offsets[3] = 2;
+    check_raw(&s, MC_ECORRUPT, "last offset");
+    s = raw_default();
+    s.value_offsets[3] = 9;
+    check_raw(&s, MC_ECORRUPT, "beyond");
+    s = raw_default();
+    s.kinds[1] = 3;
+    check_raw(&s, MC_ECORRUPT, "item 1: kind");
+    s = raw_default();
+    s.seqs[1] = 9;
+    check_raw(&s, MC_ECORRUPT, "item 1: seq 9 is outside");
+    s = raw_default();
+    s.nitems = 2;
+    check_raw(&s, MC_ECORRUPT, "dataset key_offsets has 4 entries, expected 3");
+    s = raw_default();
+    s.min_seq = 4;
+    check_raw(&s, MC_ECORRUPT, "min_seq");
+    s = raw_default();
+    s.nitems = 0;
+    check_raw(&s, MC_ECORRUPT, "no items");
+}
+
+int main(void)
+{
+    const char *env = getenv("MC_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : ((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
+    if (seed == 0)
+        seed = 1;
+    printf("test_segment: MC_SEED=%llu\n", (unsigned long long)seed);
+    fflush(stdout);
+    rng_state = seed;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_large_segment),
+        cmocka_unit_test(test_big_values),
+        cmocka_unit_test(test_seek),
+        cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_zero_items_and_abort),
+        cmocka_unit_test(test_wrong_version),
+        cmocka_unit_test(test_fixed_string_and_int_types),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_flipped_byte),
+        cmocka_unit_test(test_tiny_file),
+        cmocka_unit_test(test_reader_checks),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
