@@ -13,6 +13,9 @@
 
 /* ---- initialisation and the error stack ---- */
 
+/* Room for metadata HDF5 may still allocate while closing a file. */
+#define CLOSE_SLACK ((off_t)64 << 10)
+
 static bool h5_initialised;
 
 void mc_h5_init(void)
@@ -131,11 +134,44 @@ cleanup:
     return st;
 }
 
+/* HDF5 writes its cached metadata at close into space it allocated below
+ * the end of the file. A write failing there leaves the library broken (a
+ * failed H5Fclose cannot be retried and crashes the process at exit), so
+ * make sure those blocks exist first: a full disk then fails here, where it
+ * can still be handled. Skipped where fallocate is not supported. */
+static mc_status reserve_close_space(hid_t file, const char *path, mc_err *err)
+{
+    hsize_t size = 0;
+    if (H5Fget_filesize(file, &size) < 0)
+        return mc_h5_fail(err, MC_EIO, path, "cannot get the file size");
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: open: %s", path, strerror(e));
+    }
+    mc_status st = MC_OK;
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size + CLOSE_SLACK) != 0 && errno != EOPNOTSUPP &&
+        errno != ENOSYS) {
+        int e = errno;
+        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: reserving space to close: %s", path, strerror(e));
+    }
+    close(fd);
+    return st;
+}
+
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err)
 {
     mc_h5_init();
-    mc_status st = MC_OK;
     int fd = -1;
+    mc_status st = reserve_close_space(file, path, err);
+    if (st != MC_OK) {
+        /* The file is lost anyway: give its space back so HDF5 can close it. */
+        if (truncate(path, 0) != 0) {
+            /* closing below is all that is left to try */
+        }
+        mc_h5_close(&file);
+        return st;
+    }
     if (H5Fclose(file) < 0) {
         st = mc_h5_fail(err, MC_EIO, path, "cannot close HDF5 file");
         goto cleanup;

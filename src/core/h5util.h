@@ -26,7 +26,10 @@ mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *
  * (HDF5 1.10 format). */
 mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
 mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
-/* Closes and fsyncs the file. Always closes. */
+/* Closes and fsyncs the file. Always closes. It first reserves the space
+ * HDF5 needs to write its metadata (fallocate), because a failing H5Fclose
+ * leaves HDF5 broken; if even that fails (a full disk: MC_ENOSPC) the file
+ * is truncated to nothing before closing, so remove it. */
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
 

@@ -1,6 +1,5 @@
 /* segment_write: the streaming segment writer (mc_seg_writer_*, include/mpicompact.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +15,6 @@
  * writes exactly one whole chunk. A dataset that never fills is created at
  * finish with one chunk of its exact length, so tiny segments stay tiny. */
 #define CHUNK_BYTES ((size_t)1 << 20)
-/* Room for metadata HDF5 may still allocate while closing. */
-#define METADATA_SLACK ((off_t)64 << 10)
 
 typedef struct column {
     const char *name;
@@ -188,34 +185,9 @@ uint64_t mc_seg_writer_bytes(const mc_seg_writer *w)
     return w->key_bytes + w->value_bytes;
 }
 
-/* The data chunks are on disk already (direct writes); what HDF5 still
- * holds is metadata, which it writes at flush and close into space it has
- * allocated below the end of the file. A write failing there leaves HDF5's
- * metadata cache broken (a failed H5Fclose, a crash at exit), so make sure
- * those blocks exist first: a full disk then fails here, cleanly. Where
- * fallocate is not supported the check is skipped. */
-static mc_status reserve_metadata_space(mc_seg_writer *w, mc_err *err)
-{
-    hsize_t size = 0;
-    if (H5Fget_filesize(w->file, &size) < 0)
-        return mc_h5_fail(err, MC_EIO, w->tmp, "cannot get the file size");
-    int fd = open(w->tmp, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return mc_err_set(err, mc_status_from_errno(e), e, "%s: open: %s", w->tmp, strerror(e));
-    }
-    mc_status st = MC_OK;
-    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size + METADATA_SLACK) != 0 && errno != EOPNOTSUPP &&
-        errno != ENOSYS) {
-        int e = errno;
-        st = mc_err_set(err, mc_status_from_errno(e), e, "%s: reserving space: %s", w->tmp, strerror(e));
-    }
-    close(fd);
-    return st;
-}
-
-/* Writes what the columns still buffer and the root attributes, closes
- * the datasets and flushes the file. */
+/* Writes what the columns still buffer and the root attributes, and closes
+ * the datasets. The data is on disk then (direct writes); the metadata
+ * follows in mc_h5_close_sync(), which first makes sure it has room. */
 static mc_status write_rest(mc_seg_writer *w, mc_err *err)
 {
     mc_status st;
@@ -232,12 +204,8 @@ static mc_status write_rest(mc_seg_writer *w, mc_err *err)
         (st = mc_h5_attr_write_u64(w->file, w->tmp, "min_seq", w->min_seq, err)) != MC_OK ||
         (st = mc_h5_attr_write_u64(w->file, w->tmp, "max_seq", w->max_seq, err)) != MC_OK)
         return st;
-    if ((st = reserve_metadata_space(w, err)) != MC_OK)
-        return st;
     for (int i = 0; i < MC_SEG_NDSETS; i++)
         mc_h5_dset_close(&w->cols[i].dset);
-    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-        return mc_h5_fail(err, MC_EIO, w->tmp, "flush failed");
     return MC_OK;
 }
 

@@ -1,0 +1,659 @@
+/* Unit tests for compaction: real segments in a temporary store against a model. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "compaction.h"
+#include "fault.h"
+#include "picker.h"
+#include "store.h"
+
+static uint64_t rng_state;
+static char base_dir[1024];
+static int store_counter;
+
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+static size_t rnd_below(size_t n)
+{
+    return (size_t)(rnd() % n);
+}
+
+typedef struct titem {
+    uint8_t key[8];
+    size_t key_len;
+    uint8_t value[24];
+    size_t value_len;
+    uint64_t seq;
+    uint8_t kind;
+} titem;
+
+static mc_item as_item(const titem *t)
+{
+    return (mc_item){t->key, t->key_len, t->value, t->value_len, t->seq, t->kind};
+}
+
+static titem kv(const char *key, const char *value, uint64_t seq, uint8_t kind)
+{
+    titem t = {.key_len = strlen(key), .value_len = value ? strlen(value) : 0, .seq = seq, .kind = kind};
+    memcpy(t.key, key, t.key_len);
+    if (value)
+        memcpy(t.value, value, t.value_len);
+    return t;
+}
+
+/* A fresh store (with its manifest, levels 3, fanout 2, l0 limit 1). */
+static void new_store(char *store, size_t len, mc_params *params)
+{
+    snprintf(store, len, "%s/store%d", base_dir, store_counter++);
+    mc_params p = {.fanout = 2, .l0_limit = 1, .levels = 3, .segment_size = 64};
+    if (params)
+        p = *params;
+    mc_err err = {0};
+    if (mc_store_init(store, &p, &err) != MC_OK)
+        fail_msg("store init: %s", err.msg);
+}
+
+/* Writes ITEMS (sorted, unique keys) as segment SEGNO at LEVEL; *meta describes it. */
+static void write_segment(const char *store, uint64_t segno, unsigned level, const titem *items, size_t n,
+                          mc_seg_meta *meta)
+{
+    char path[MC_PATH_MAX];
+    mc_store_seg_path(store, segno, path);
+    mc_seg_writer *w = NULL;
+    mc_err err = {0};
+    if (mc_seg_writer_create(path, segno, &w, &err) != MC_OK)
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        mc_item it = as_item(&items[i]);
+        if (mc_seg_writer_add(w, &it, &err) != MC_OK)
+            fail_msg("%s", err.msg);
+    }
+    if (mc_seg_writer_finish(&w, meta, &err) != MC_OK)
+        fail_msg("%s", err.msg);
+    meta->level = (uint8_t)level;
+}
+
+static bool seg_exists(const char *store, uint64_t segno)
+{
+    char path[MC_PATH_MAX + 8];
+    mc_store_seg_path(store, segno, path);
+    struct stat sb;
+    bool final = stat(path, &sb) == 0;
+    strcat(path, ".tmp");
+    return final || stat(path, &sb) == 0;
+}
+
+/* Reads one segment fully into ITEMS (capacity CAP); returns the count. */
+static size_t read_segment(const char *store, uint64_t segno, titem *items, size_t cap)
+{
+    char path[MC_PATH_MAX];
+    mc_store_seg_path(store, segno, path);
+    mc_seg_reader *r = NULL;
+    mc_err err = {0};
+    if (mc_seg_reader_open(path, &r, &err) != MC_OK)
+        fail_msg("%s", err.msg);
+    size_t n = 0;
+    for (;;) {
+        mc_item it;
+        bool eof = false;
+        if (mc_seg_reader_next(r, &it, &eof, &err) != MC_OK)
+            fail_msg("%s", err.msg);
+        if (eof)
+            break;
+        assert_true(n < cap);
+        assert_true(it.key_len <= sizeof items[n].key && it.value_len <= sizeof items[n].value);
+        titem *t = &items[n++];
+        t->key_len = it.key_len;
+        t->value_len = it.value_len;
+        memcpy(t->key, it.key, it.key_len);
+        memcpy(t->value, it.value, it.value_len);
+        t->seq = it.seq;
+        t->kind = it.kind;
+    }
+    mc_seg_reader_close(&r);
+    return n;
+}
+
+static void alloc_segnos(mc_request *req, uint64_t first)
+{
+    req->nsegnos = mc_request_max_outputs(req);
+    req->segnos = calloc(req->nsegnos, sizeof *req->segnos);
+    assert_non_null(req->segnos);
+    for (size_t i = 0; i < req->nsegnos; i++)
+        req->segnos[i] = first + i;
+}
+
+static int titem_key_cmp(const void *a, const void *b)
+{
+    const titem *x = a, *y = b;
+    int c = mc_key_cmp(x->key, x->key_len, y->key, y->key_len);
+    if (c)
+        return c;
+    return x->seq > y->seq ? -1 : (x->seq < y->seq ? 1 : 0);   /* newest first */
+}
+
+static int meta_key_cmp(const void *a, const void *b)
+{
+    const mc_seg_meta *x = a, *y = b;
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    return mc_key_cmp(x->min_key, x->min_key_len, y->min_key, y->min_key_len);
+}
+
+static bool guard_covers(const mc_request *req, const titem *t)
+{
+    for (size_t i = 0; i < req->nguards; i++) {
+        const mc_guard *g = &req->guards[i];
+        if (mc_key_cmp(g->lo.p, g->lo.len, t->key, t->key_len) <= 0 &&
+            mc_key_cmp(t->key, t->key_len, g->hi.p, g->hi.len) <= 0 && g->min_seq < t->seq)
+            return true;
+    }
+    return false;
+}
+
+typedef struct expect {
+    titem *at_out, *at_left;   /* survivors by destination, in key order */
+    size_t nout, nleft;
+    uint64_t overwrites, dropped, items_in;
+} expect;
+
+/* The model: newest version per key; deletes dropped by the guard rule;
+ * keys past the split (sticky) back to the upper level. */
+static void model(const mc_request *req, titem *all, size_t n, expect *e)
+{
+    memset(e, 0, sizeof *e);
+    e->items_in = n;
+    qsort(all, n, sizeof *all, titem_key_cmp);
+    e->at_out = calloc(n + 1, sizeof *e->at_out);
+    e->at_left = calloc(n + 1, sizeof *e->at_left);
+    assert_non_null(e->at_out);
+    assert_non_null(e->at_left);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && mc_key_cmp(all[i].key, all[i].key_len, all[i - 1].key, all[i - 1].key_len) == 0) {
+            e->overwrites++;
+            continue;
+        }
+        const titem *t = &all[i];
+        if (t->kind == MC_KIND_DELETE && !(req->flags & MC_REQ_KEEP_DELETES) && !guard_covers(req, t)) {
+            e->dropped++;
+            continue;
+        }
+        bool left = (req->flags & MC_REQ_STICKY) &&
+                    mc_key_cmp(t->key, t->key_len, req->split.p, req->split.len) > 0;
+        if (left)
+            e->at_left[e->nleft++] = *t;
+        else
+            e->at_out[e->nout++] = *t;
+    }
+}
+
+static void expect_free(expect *e)
+{
+    free(e->at_out);
+    free(e->at_left);
+}
+
+/* Reads RESP's outputs at LEVEL in key order and compares with WANT. */
+static void check_level_output(const char *store, const mc_request *req, const mc_response *resp, unsigned level,
+                               const titem *want, size_t nwant)
+{
+    titem *got = calloc(nwant + 64, sizeof *got);
+    assert_non_null(got);
+    size_t ngot = 0, nsegs = 0;
+    uint64_t max_item = 0;
+    for (size_t i = 0; i < nwant; i++)
+        max_item = want[i].key_len + want[i].value_len > max_item ? want[i].key_len + want[i].value_len : max_item;
+    for (size_t i = 0; i < resp->noutputs; i++) {
+        const mc_seg_meta *o = &resp->outputs[i];
+        if (o->level != level)
+            continue;
+        nsegs++;
+        size_t k = read_segment(store, o->segno, got + ngot, nwant + 64 - ngot);
+        assert_int_equal(k, o->nitems);
+        /* split at segment_size: full segments, except the last of the level */
+        assert_true(o->bytes < req->segment_size + max_item);
+        bool last = i + 1 == resp->noutputs || resp->outputs[i + 1].level != level;
+        if (!last)
+            assert_true(o->bytes >= req->segment_size);
+        ngot += k;
+    }
+    assert_int_equal(ngot, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        assert_int_equal(mc_key_cmp(got[i].key, got[i].key_len, want[i].key, want[i].key_len), 0);
+        assert_int_equal(got[i].seq, want[i].seq);
+        assert_int_equal(got[i].kind, want[i].kind);
+        assert_int_equal(got[i].value_len, want[i].value_len);
+        assert_memory_equal(got[i].value, want[i].value, want[i].value_len);
+    }
+    free(got);
+}
+
+/* A random binary key pool, sorted and unique, with prefixes of each other. */
+static size_t key_pool(titem *pool, size_t n)
+{
+    static const uint8_t alphabet[] = {0x00, 0x01, 'k', 0x80, 0xff};
+    for (size_t i = 0; i < n; i++) {
+        pool[i].key_len = 1 + rnd_below(6);
+        for (size_t j = 0; j < pool[i].key_len; j++)
+            pool[i].key[j] = alphabet[rnd_below(sizeof alphabet)];
+        pool[i].seq = 0;
+    }
+    qsort(pool, n, sizeof *pool, titem_key_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || mc_key_cmp(pool[i].key, pool[i].key_len, pool[u - 1].key, pool[u - 1].key_len) != 0)
+            pool[u++] = pool[i];
+    return u;
+}
+
+/* Items for keys POOL[a..b] (a and b always, others at random). */
+static size_t make_items(const titem *pool, size_t a, size_t b, titem *out, uint64_t *seqs, size_t *nseq)
+{
+    size_t n = 0;
+    for (size_t i = a; i <= b; i++) {
+        if (i != a && i != b && rnd_below(2))
+            continue;
+        titem t = pool[i];
+        t.seq = seqs[(*nseq)++];
+        t.kind = rnd_below(10) < 3 ? MC_KIND_DELETE : MC_KIND_PUT;
+        t.value_len = t.kind == MC_KIND_DELETE ? 0 : rnd_below(sizeof t.value + 1);
+        for (size_t j = 0; j < t.value_len; j++)
+            t.value[j] = (uint8_t)rnd();
+        out[n++] = t;
+    }
+    return n;
+}
+
+static void add_input(mc_request *req, const mc_seg_meta *meta)
+{
+    req->inputs[req->ninputs++] = *meta;
+}
+
+static void random_trial(void)
+{
+    char store[1200];
+    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 4, .segment_size = 20 + rnd_below(200)};
+    new_store(store, sizeof store, &prm);
+    titem pool[400];
+    size_t np = key_pool(pool, 400);
+    assert_true(np > 60);
+    uint64_t seqs[2000];
+    size_t nseq = 0;
+    for (size_t i = 0; i < 2000; i++)
+        seqs[i] = i + 1;
+    for (size_t i = 1999; i > 0; i--) {   /* unique seqs, random order: no input is always newer */
+        size_t j = rnd_below(i + 1);
+        uint64_t t = seqs[i];
+        seqs[i] = seqs[j];
+        seqs[j] = t;
+    }
+    titem *all = calloc(2000, sizeof *all);
+    titem *buf = calloc(np, sizeof *buf);
+    assert_non_null(all);
+    assert_non_null(buf);
+    size_t nall = 0;
+    mc_request req = {.id = 1 + rnd_below(100), .upper_level = 1, .out_level = 2, .segment_size = prm.segment_size,
+                      .nuppers = 1};
+    req.inputs = calloc(8, sizeof *req.inputs);
+    assert_non_null(req.inputs);
+    /* lowers: disjoint slices of the pool; the upper spans from inside the
+     * first to inside (or, sticky, past) the last */
+    size_t nlow = rnd_below(5);
+    bool sticky = nlow > 0 && rnd_below(2);
+    size_t cuts[10], q = np / (2 * 5 + 2);
+    mc_seg_meta metas[8];
+    for (size_t l = 0; l < nlow; l++) {
+        cuts[2 * l] = q * (2 * l + 1) + rnd_below(q / 2);
+        cuts[2 * l + 1] = cuts[2 * l] + 1 + rnd_below(q);
+    }
+    size_t ua = nlow ? rnd_below(cuts[1] + 1) : rnd_below(np / 2);
+    size_t ub = nlow ? cuts[2 * nlow - 2] + rnd_below(sticky ? np - cuts[2 * nlow - 2] : cuts[2 * nlow - 1] - cuts[2 * nlow - 2] + 5)
+                     : ua + rnd_below(np - ua);
+    if (sticky && ub <= cuts[2 * nlow - 1])
+        ub = cuts[2 * nlow - 1] + 1;
+    ub = ub >= np ? np - 1 : ub;
+    size_t n = make_items(pool, ua, ub, buf, seqs, &nseq);
+    write_segment(store, 1, 1, buf, n, &metas[0]);
+    memcpy(all + nall, buf, n * sizeof *buf);
+    nall += n;
+    add_input(&req, &metas[0]);
+    for (size_t l = 0; l < nlow; l++) {
+        n = make_items(pool, cuts[2 * l], cuts[2 * l + 1], buf, seqs, &nseq);
+        write_segment(store, 2 + l, 2, buf, n, &metas[1 + l]);
+        memcpy(all + nall, buf, n * sizeof *buf);
+        nall += n;
+        add_input(&req, &metas[1 + l]);
+    }
+    if (nlow == 0 && rnd_below(2))
+        req.out_level = 1;   /* a rewrite in place */
+    if (sticky) {
+        req.flags |= MC_REQ_STICKY;
+        const mc_seg_meta *z = &req.inputs[req.ninputs - 1];
+        assert_int_equal(mc_key_set(&req.split, z->max_key, z->max_key_len, NULL), MC_OK);
+    }
+    if (rnd_below(5) == 0)
+        req.flags |= MC_REQ_KEEP_DELETES;
+    req.nguards = rnd_below(4);
+    req.guards = calloc(4, sizeof *req.guards);
+    for (size_t g = 0; g < req.nguards; g++) {
+        size_t a = rnd_below(np), b = a + rnd_below(np - a);
+        if (rnd_below(3) == 0)
+            b = a;   /* a guard on a single key */
+        mc_key_set(&req.guards[g].lo, pool[a].key, pool[a].key_len, NULL);
+        mc_key_set(&req.guards[g].hi, pool[b].key, pool[b].key_len, NULL);
+        req.guards[g].min_seq = 1 + rnd_below(2000);
+    }
+    alloc_segnos(&req, 100);
+    mc_err err = {0};
+    if (mc_request_check(&req, &err) != MC_OK)
+        fail_msg("test built a bad request: %s", err.msg);
+
+    mc_response resp;
+    if (mc_compact_run(store, &req, NULL, &resp, &err) != MC_OK)
+        fail_msg("compaction: %s", err.msg);
+    assert_int_equal(resp.status, MC_OK);
+    assert_int_equal(resp.id, req.id);
+    if (mc_response_validate(&req, &resp, &err) != MC_OK)
+        fail_msg("own response invalid: %s", err.msg);
+    qsort(resp.outputs, resp.noutputs, sizeof *resp.outputs, meta_key_cmp);
+    expect e;
+    model(&req, all, nall, &e);
+    check_level_output(store, &req, &resp, req.out_level, e.at_out, e.nout);
+    if (sticky)
+        check_level_output(store, &req, &resp, req.upper_level, e.at_left, e.nleft);
+    else
+        assert_int_equal(e.nleft, 0);
+    assert_int_equal(resp.stats.items_in, e.items_in);
+    assert_int_equal(resp.stats.items_out, e.nout + e.nleft);
+    assert_int_equal(resp.stats.overwrites_dropped, e.overwrites);
+    assert_int_equal(resp.stats.deletes_dropped, e.dropped);
+    /* outputs used the first allocated segnos */
+    for (size_t i = 0; i < resp.noutputs; i++)
+        assert_true(resp.outputs[i].segno >= 100 && resp.outputs[i].segno < 100 + resp.noutputs);
+    expect_free(&e);
+    mc_response_clear(&resp);
+    mc_request_clear(&req);
+    free(all);
+    free(buf);
+}
+
+static void test_random_against_model(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 40; t++)
+        random_trial();
+}
+
+/* Exactly 10 bytes per item, segment size 100: outputs of 10 items. */
+static void test_split_at_segment_size(void **state)
+{
+    (void)state;
+    char store[1200];
+    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 3, .segment_size = 100};
+    new_store(store, sizeof store, &prm);
+    titem items[35];
+    for (int i = 0; i < 35; i++) {
+        char k[8], v[8];
+        snprintf(k, sizeof k, "k%03d", i);
+        snprintf(v, sizeof v, "v%05d", i);
+        items[i] = kv(k, v, 100 + (uint64_t)i, MC_KIND_PUT);
+    }
+    mc_seg_meta up;
+    write_segment(store, 1, 1, items, 35, &up);
+    mc_request req = {.id = 3, .upper_level = 1, .out_level = 2, .segment_size = 100, .nuppers = 1, .ninputs = 1};
+    req.inputs = calloc(1, sizeof *req.inputs);
+    req.inputs[0] = up;
+    alloc_segnos(&req, 10);
+    mc_response resp;
+    mc_err err = {0};
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
+    assert_int_equal(resp.noutputs, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(resp.outputs[i].segno, 10 + i);
+        assert_int_equal(resp.outputs[i].level, 2);
+        assert_int_equal(resp.outputs[i].nitems, i < 3 ? 10 : 5);
+        assert_true(seg_exists(store, 10 + i));
+    }
+    assert_int_equal(resp.stats.bytes_in, 350);
+    assert_int_equal(resp.stats.bytes_out, 350);
+    assert_true(resp.stats.seconds >= 0);
+    mc_response_clear(&resp);
+    /* a key range: only keys in [k010, k019] */
+    req.flags = MC_REQ_HAS_LO | MC_REQ_HAS_HI;
+    mc_key_set(&req.lo, (const uint8_t *)"k010", 4, NULL);
+    mc_key_set(&req.hi, (const uint8_t *)"k019", 4, NULL);
+    req.segnos[0] = 20;
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
+    assert_int_equal(resp.noutputs, 1);
+    assert_int_equal(resp.outputs[0].nitems, 10);
+    assert_memory_equal(resp.outputs[0].min_key, "k010", 4);
+    assert_memory_equal(resp.outputs[0].max_key, "k019", 4);
+    assert_int_equal(resp.stats.items_in, 10);
+    mc_response_clear(&resp);
+    mc_request_clear(&req);
+}
+
+/* Builds the issue's store: level 1 holds a delete of "k" (seq 10) over
+ * level 2's put (seq 5); LATE (a level-0 segment written afterwards with an
+ * old put of "k", seq 3) is there or not. Returns the picker's request for
+ * level 1 -> 2 (the bottom). */
+static mc_request *issue_case(const char *store, mc_manifest *m, bool late)
+{
+    titem up[] = {kv("a", "new-a", 11, MC_KIND_PUT), kv("k", NULL, 10, MC_KIND_DELETE),
+                  kv("z", "new-z", 12, MC_KIND_PUT)};
+    titem low[] = {kv("k", "old-k", 5, MC_KIND_PUT), kv("m", "m", 6, MC_KIND_PUT)};
+    titem l0[] = {kv("k", "older-k", 3, MC_KIND_PUT)};
+    mc_seg_meta e;
+    mc_manifest_set_next_segno(m, 10);
+    write_segment(store, 1, 1, up, 3, &e);
+    assert_int_equal(mc_manifest_add(m, &e, NULL), MC_OK);
+    mc_seg_meta_clear(&e);
+    write_segment(store, 2, 2, low, 2, &e);
+    assert_int_equal(mc_manifest_add(m, &e, NULL), MC_OK);
+    mc_seg_meta_clear(&e);
+    if (late) {
+        write_segment(store, 3, 0, l0, 1, &e);
+        assert_int_equal(mc_manifest_add(m, &e, NULL), MC_OK);
+        mc_seg_meta_clear(&e);
+    }
+    mc_picker *p = NULL;
+    assert_int_equal(mc_picker_create(m, NULL, &p, NULL), MC_OK);
+    mc_request *r = NULL;
+    assert_int_equal(mc_picker_next(p, &r, NULL), MC_OK);
+    assert_non_null(r);
+    assert_int_equal(r->upper_level, 1);
+    assert_int_equal(r->out_level, 2);
+    mc_picker_destroy(&p);
+    return r;
+}
+
+static void test_guard_keeps_delete(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        char store[1200];
+        /* segment size 4, fanout 2: level 1's limit is 8 bytes, so it is over */
+        mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 3, .segment_size = 4};
+        new_store(store, sizeof store, &prm);
+        mc_manifest *m = NULL;
+        assert_int_equal(mc_manifest_create(&prm, &m, NULL), MC_OK);
+        mc_request *r = issue_case(store, m, late);
+        assert_int_equal(r->nguards, late ? 1 : 0);
+        r->segment_size = 1 << 20;
+        mc_response resp;
+        mc_err err = {0};
+        assert_int_equal(mc_compact_run(store, r, NULL, &resp, &err), MC_OK);
+        assert_int_equal(resp.noutputs, 1);
+        titem got[8];
+        size_t n = read_segment(store, resp.outputs[0].segno, got, 8);
+        /* a, k (the delete, only when the late put exists), m, z */
+        assert_int_equal(n, late ? 4 : 3);
+        assert_int_equal(resp.stats.deletes_dropped, late ? 0 : 1);
+        assert_int_equal(resp.stats.overwrites_dropped, 1);
+        if (late) {
+            assert_memory_equal(got[1].key, "k", 1);
+            assert_int_equal(got[1].kind, MC_KIND_DELETE);
+            assert_int_equal(got[1].seq, 10);
+        } else {
+            assert_memory_equal(got[1].key, "m", 1);
+        }
+        assert_int_equal(mc_response_validate(r, &resp, &err), MC_OK);
+        assert_int_equal(mc_manifest_apply(m, r, &resp, &err), MC_OK);
+        mc_response_clear(&resp);
+        mc_request_clear(r);
+        free(r);
+        mc_manifest_destroy(&m);
+    }
+}
+
+static int cancel_poll(void *ctx)
+{
+    int *calls = ctx;
+    return ++*calls >= 1;
+}
+
+/* The merge_fail fault and a cancel both leave no file under any allocated segno. */
+static void test_failures_remove_outputs(void **state)
+{
+    (void)state;
+    char store[1200];
+    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 3, .segment_size = 1 << 20};
+    new_store(store, sizeof store, &prm);
+    /* 6 items of 1 MiB: several outputs, and more than the 4 MiB poll interval */
+    titem *big = calloc(6, sizeof *big);
+    uint8_t *value = malloc(1 << 20);
+    assert_non_null(big);
+    assert_non_null(value);
+    memset(value, 'v', 1 << 20);
+    char path[MC_PATH_MAX];
+    mc_store_seg_path(store, 1, path);
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 1, &w, NULL), MC_OK);
+    for (int i = 0; i < 6; i++) {
+        uint8_t key[2] = {'b', (uint8_t)('0' + i)};
+        mc_item it = {key, 2, value, 1 << 20, 1 + (uint64_t)i, MC_KIND_PUT};
+        assert_int_equal(mc_seg_writer_add(w, &it, NULL), MC_OK);
+    }
+    mc_seg_meta up;
+    assert_int_equal(mc_seg_writer_finish(&w, &up, NULL), MC_OK);
+    up.level = 1;
+    mc_request req = {.id = 42, .upper_level = 1, .out_level = 2, .segment_size = 1 << 20, .nuppers = 1,
+                      .ninputs = 1};
+    req.inputs = calloc(1, sizeof *req.inputs);
+    req.inputs[0] = up;
+    alloc_segnos(&req, 50);
+
+    /* merge_fail armed for another segno: no effect */
+    setenv("MPICOMPACT_FAULT", "merge_fail:segno=999", 1);
+    mc_fault_init(0);
+    mc_response resp;
+    mc_err err = {0};
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
+    assert_int_equal(resp.noutputs, 6);
+    for (size_t i = 0; i < req.nsegnos; i++)
+        mc_store_remove_segment(store, req.segnos[i], NULL);
+    mc_response_clear(&resp);
+
+    /* armed once for this input: fails, removes its outputs, then passes */
+    setenv("MPICOMPACT_FAULT", "other_point;merge_fail:segno=1:times=1", 1);
+    mc_fault_init(0);
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_EFAULT);
+    assert_int_equal(resp.status, MC_EFAULT);
+    assert_int_equal(resp.id, 42);
+    assert_int_equal(resp.noutputs, 0);
+    assert_non_null(strstr(resp.msg, "merge_fail"));
+    for (size_t i = 0; i < req.nsegnos; i++)
+        assert_false(seg_exists(store, req.segnos[i]));
+    assert_true(seg_exists(store, 1));   /* the input stays */
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
+    mc_response_clear(&resp);
+    for (size_t i = 0; i < req.nsegnos; i++)
+        mc_store_remove_segment(store, req.segnos[i], NULL);
+
+    /* rank filter: armed for rank 3 only */
+    setenv("MPICOMPACT_FAULT", "merge_fail:rank=3:times=-1", 1);
+    mc_fault_init(0);
+    assert_false(mc_fault_hit("merge_fail", 1));
+    mc_fault_init(3);
+    assert_true(mc_fault_hit("merge_fail", 1));
+    assert_true(mc_fault_hit("merge_fail", 1));   /* times=-1: always */
+    /* after=2: the third hit fires */
+    setenv("MPICOMPACT_FAULT", "worker_leave:after=2", 1);
+    mc_fault_init(0);
+    assert_false(mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO));
+    assert_false(mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO));
+    assert_true(mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO));
+    assert_false(mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO));
+    unsetenv("MPICOMPACT_FAULT");
+    mc_fault_init(0);
+    assert_false(mc_fault_hit("merge_fail", 1));
+
+    /* canceled by the poll hook */
+    int calls = 0;
+    mc_compact_hooks hooks = {cancel_poll, &calls};
+    assert_int_equal(mc_compact_run(store, &req, &hooks, &resp, &err), MC_ECANCELED);
+    assert_int_equal(calls, 1);
+    assert_int_equal(resp.status, MC_ECANCELED);
+    for (size_t i = 0; i < req.nsegnos; i++)
+        assert_false(seg_exists(store, req.segnos[i]));
+
+    /* a missing input: an error naming the file, nothing written */
+    req.inputs[0].segno = 7;
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), resp.status);
+    assert_int_not_equal(resp.status, MC_OK);
+    assert_non_null(strstr(resp.msg, "0000000000000007.h5"));
+    mc_request_clear(&req);
+    free(big);
+    free(value);
+}
+
+static int rm_tree(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+int main(void)
+{
+    const char *env = getenv("MC_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("test_compaction: seed %llu (MC_SEED=%llu reproduces)\n", (unsigned long long)seed,
+           (unsigned long long)seed);
+    rng_state = seed * 2654435761u + 0x9e3779b97f4a7c15ULL;
+    if (!rng_state)
+        rng_state = 1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base_dir, sizeof base_dir, "%s/mc_compaction_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(base_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_split_at_segment_size),
+        cmocka_unit_test(test_guard_keeps_delete),
+        cmocka_unit_test(test_failures_remove_outputs),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (rm_tree(base_dir) != 0)
+        fprintf(stderr, "could not remove %s\n", base_dir);
+    return rc;
+}
