@@ -434,8 +434,8 @@ static void test_seek(void **state)
         missing[it->key_len] = 0x02;
         seek_and_check(r, &m, missing, it->key_len + 1);
     }
-    /* Before the first key: the empty-prefix-free smallest key is 0x00...; seek to "" is
-     * not a valid key but still a valid position. */
+    /* Before the first key: "" sorts before every key (it is not a valid
+     * key, but a valid position). */
     seek_and_check(r, &m, (const uint8_t *)"", 0);
     const uint8_t after[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     seek_and_check(r, &m, after, sizeof after);   /* after the last: eof at once */

@@ -1,0 +1,284 @@
+/* split: slicing a compaction by key range and joining the results (split.h). */
+#include "split.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* Boundary keys: slice i covers (b[i-1], b[i]] with b[-1] = parent lo and
+ * b[n-1] = parent hi. */
+typedef struct bounds {
+    mc_key *keys;
+    size_t n;
+} bounds;
+
+static void bounds_clear(bounds *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        mc_key_clear(&b->keys[i]);
+    free(b->keys);
+    b->keys = NULL;
+    b->n = 0;
+}
+
+static mc_status bounds_push(bounds *b, const uint8_t *p, size_t len, mc_err *err)
+{
+    if (b->n && mc_key_cmp(b->keys[b->n - 1].p, b->keys[b->n - 1].len, p, len) >= 0)
+        return MC_OK; /* keep them strictly increasing */
+    mc_key *k = realloc(b->keys, (b->n + 1) * sizeof *k);
+    if (!k)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory splitting a compaction");
+    b->keys = k;
+    b->keys[b->n] = (mc_key){0};
+    mc_status st = mc_key_set(&b->keys[b->n], p, len, err);
+    if (st == MC_OK)
+        b->n++;
+    return st;
+}
+
+static bool in_parent(const mc_request *parent, const uint8_t *k, size_t len)
+{
+    if ((parent->flags & MC_REQ_HAS_LO) && mc_key_cmp(k, len, parent->lo.p, parent->lo.len) < 0)
+        return false;
+    if ((parent->flags & MC_REQ_HAS_HI) && mc_key_cmp(k, len, parent->hi.p, parent->hi.len) >= 0)
+        return false;
+    return true;
+}
+
+/* Boundaries at lower ends, balancing the lowers' bytes over WANT slices. */
+static mc_status lower_bounds(const mc_request *parent, size_t want, bounds *b, mc_err *err)
+{
+    const mc_seg_meta *lw = parent->inputs + parent->nuppers;
+    size_t nl = parent->ninputs - parent->nuppers;
+    uint64_t total = 0, acc = 0;
+    for (size_t j = 0; j < nl; j++)
+        total += lw[j].bytes;
+    size_t next = 1;
+    for (size_t j = 0; j + 1 < nl && next < want; j++) {
+        acc += lw[j].bytes;
+        if (acc * want < total * next)
+            continue;
+        next++;
+        if (!in_parent(parent, lw[j].max_key, lw[j].max_key_len))
+            continue;
+        mc_status st = bounds_push(b, lw[j].max_key, lw[j].max_key_len, err);
+        if (st != MC_OK)
+            return st;
+    }
+    return MC_OK;
+}
+
+/* The 8 bytes of K after position AT, big-endian, zero-padded. */
+static uint64_t be64_at(const uint8_t *k, size_t len, size_t at)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (at + i < len ? k[at + i] : 0);
+    return v;
+}
+
+/* Boundaries interpolated between the uppers' smallest and largest keys,
+ * reading keys as numbers after their common prefix: even slices for
+ * uniform and sequential keys, merely uneven ones otherwise. */
+static mc_status upper_bounds(const mc_request *parent, size_t want, bounds *b, mc_err *err)
+{
+    const mc_seg_meta *lo = &parent->inputs[0], *hi = &parent->inputs[0];
+    for (size_t i = 1; i < parent->nuppers; i++) {
+        const mc_seg_meta *e = &parent->inputs[i];
+        if (mc_key_cmp(e->min_key, e->min_key_len, lo->min_key, lo->min_key_len) < 0)
+            lo = e;
+        if (mc_key_cmp(e->max_key, e->max_key_len, hi->max_key, hi->max_key_len) > 0)
+            hi = e;
+    }
+    const uint8_t *a = lo->min_key, *z = hi->max_key;
+    size_t al = lo->min_key_len, zl = hi->max_key_len, pre = 0;
+    while (pre < al && pre < zl && a[pre] == z[pre])
+        pre++;
+    uint64_t va = be64_at(a, al, pre), vz = be64_at(z, zl, pre);
+    if (vz <= va)
+        return MC_OK;
+    uint8_t key[MC_KEY_MAX + 8];
+    if (pre + 8 > sizeof key)
+        return MC_OK;
+    memcpy(key, a, pre);
+    for (size_t i = 1; i < want; i++) {
+        uint64_t v = va + (uint64_t)((double)(vz - va) * ((double)i / (double)want));
+        for (size_t j = 0; j < 8; j++)
+            key[pre + j] = (uint8_t)(v >> (8 * (7 - j)));
+        size_t len = pre + 8;
+        while (len > pre + 1 && key[len - 1] == 0)
+            len--; /* shortest key with that value: still in order */
+        if (mc_key_cmp(key, len, a, al) <= 0 || mc_key_cmp(key, len, z, zl) >= 0)
+            continue;
+        if (!in_parent(parent, key, len))
+            continue;
+        mc_status st = bounds_push(b, key, len, err);
+        if (st != MC_OK)
+            return st;
+    }
+    return MC_OK;
+}
+
+/* K + "\0": the first key after K. */
+static mc_status key_set_successor(mc_key *dst, const mc_key *k, mc_err *err)
+{
+    uint8_t *p = malloc(k->len + 1);
+    if (!p)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory splitting a compaction");
+    memcpy(p, k->p, k->len);
+    p[k->len] = 0;
+    mc_key_clear(dst);
+    dst->p = p;
+    dst->len = k->len + 1;
+    return MC_OK;
+}
+
+static bool lower_in(const mc_seg_meta *e, const mc_key *lo, const mc_key *hi)
+{
+    if (lo && mc_key_cmp(e->max_key, e->max_key_len, lo->p, lo->len) < 0)
+        return false;
+    if (hi && mc_key_cmp(e->min_key, e->min_key_len, hi->p, hi->len) > 0)
+        return false;
+    return true;
+}
+
+/* Slice I of PARENT between boundaries B. */
+static mc_status make_slice(const mc_request *parent, const bounds *b, size_t i, mc_manifest *m,
+                            mc_request *s, mc_err *err)
+{
+    mc_status st = mc_request_copy(s, parent, err);
+    if (st != MC_OK)
+        return st;
+    s->id = 0;
+    if (i > 0) {
+        if ((st = key_set_successor(&s->lo, &b->keys[i - 1], err)) != MC_OK)
+            return st;
+        s->flags |= MC_REQ_HAS_LO;
+    }
+    if (i < b->n) {
+        if ((st = mc_key_set(&s->hi, b->keys[i].p, b->keys[i].len, err)) != MC_OK)
+            return st;
+        s->flags |= MC_REQ_HAS_HI;
+    }
+    const mc_key *lo = (s->flags & MC_REQ_HAS_LO) ? &s->lo : NULL;
+    const mc_key *hi = (s->flags & MC_REQ_HAS_HI) ? &s->hi : NULL;
+    /* Keep the uppers and the lowers inside [lo, hi], in order. */
+    size_t keep = s->nuppers;
+    for (size_t j = s->nuppers; j < s->ninputs; j++) {
+        if (lower_in(&s->inputs[j], lo, hi)) {
+            if (keep != j) {
+                s->inputs[keep] = s->inputs[j];
+                memset(&s->inputs[j], 0, sizeof s->inputs[j]);
+            }
+            keep++;
+        } else {
+            mc_seg_meta_clear(&s->inputs[j]);
+        }
+    }
+    s->ninputs = keep;
+    /* Worst case: every upper byte lands in this slice. */
+    uint64_t need = mc_request_max_outputs(s);
+    uint64_t *segnos = malloc(need * sizeof *segnos);
+    if (!segnos)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory allocating segnos for a slice");
+    uint64_t first = mc_manifest_alloc_segnos(m, need);
+    for (uint64_t k = 0; k < need; k++)
+        segnos[k] = first + k;
+    free(s->segnos);
+    s->segnos = segnos;
+    s->nsegnos = need;
+    return MC_OK;
+}
+
+mc_status mc_split_request(const mc_request *parent, size_t want, mc_manifest *m,
+                           mc_request **slices, size_t *n, mc_err *err)
+{
+    bounds b = {0};
+    mc_request *out = NULL;
+    size_t made = 0;
+    mc_status st = MC_OK;
+    *slices = NULL;
+    *n = 0;
+    if (want > 1 && parent->nuppers >= 1) {
+        if (parent->ninputs > parent->nuppers)
+            st = lower_bounds(parent, want, &b, err);
+        else
+            st = upper_bounds(parent, want, &b, err);
+        if (st != MC_OK)
+            goto cleanup;
+    }
+    out = calloc(b.n + 1, sizeof *out);
+    if (!out) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory splitting a compaction");
+        goto cleanup;
+    }
+    for (made = 0; made <= b.n; made++) {
+        if ((st = make_slice(parent, &b, made, m, &out[made], err)) != MC_OK) {
+            made++;
+            goto cleanup;
+        }
+    }
+    *slices = out;
+    *n = made;
+    out = NULL;
+cleanup:
+    if (out) {
+        for (size_t i = 0; i < made; i++)
+            mc_request_clear(&out[i]);
+        free(out);
+    }
+    bounds_clear(&b);
+    return st;
+}
+
+mc_status mc_split_join(const mc_request *parent, const mc_request *slices, const mc_response *resps,
+                        size_t n, mc_request *joined_req, mc_response *joined_resp, mc_err *err)
+{
+    mc_request r = {0};
+    mc_response a = {0};
+    size_t nseg = 0, nout = 0;
+    mc_status st = mc_request_copy(&r, parent, err);
+    if (st != MC_OK)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        nseg += slices[i].nsegnos;
+        nout += resps[i].noutputs;
+    }
+    free(r.segnos);
+    r.segnos = malloc((nseg ? nseg : 1) * sizeof *r.segnos);
+    a.outputs = calloc(nout ? nout : 1, sizeof *a.outputs);
+    if (!r.segnos || !a.outputs) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory joining %zu slices", n);
+        goto fail;
+    }
+    r.nsegnos = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(r.segnos + r.nsegnos, slices[i].segnos, slices[i].nsegnos * sizeof *r.segnos);
+        r.nsegnos += slices[i].nsegnos;
+        const mc_response *s = &resps[i];
+        for (size_t j = 0; j < s->noutputs; j++) {
+            if ((st = mc_seg_meta_copy(&a.outputs[a.noutputs], &s->outputs[j], err)) != MC_OK)
+                goto fail;
+            a.noutputs++;
+        }
+        a.stats.items_in += s->stats.items_in;
+        a.stats.bytes_in += s->stats.bytes_in;
+        a.stats.items_out += s->stats.items_out;
+        a.stats.bytes_out += s->stats.bytes_out;
+        a.stats.deletes_dropped += s->stats.deletes_dropped;
+        a.stats.overwrites_dropped += s->stats.overwrites_dropped;
+        a.stats.seconds += s->stats.seconds;
+    }
+    a.id = parent->id;
+    a.status = MC_OK;
+    *joined_req = r;
+    *joined_resp = a;
+    return MC_OK;
+fail:
+    mc_request_clear(&r);
+    mc_response_clear(&a);
+    return st;
+}
