@@ -20,10 +20,25 @@ py "$MC_SRC/tests/interop/craft_bad.py" "$BAD" "$MC_SEED" >"$MC_TMP/cases" || fa
 [[ $(wc -l <"$MC_TMP/cases") -ge 15 ]] || fail "craft_bad.py wrote too few cases"
 
 # --- add rejects each bad file, naming it and the reason ----------------------
+# assert_reason NAME WORDS: a line of $MC_ERR names NAME and matches WORDS.
+assert_reason() {
+    grep -F "$1" "$MC_ERR" | grep -Eiq -- "$2" ||
+        { show_last; fail "add: no message naming $1 with a reason matching /$2/"; }
+}
+# All of them in one add: each is named with its reason, nothing is added.
+mapfile -t names < <(cut -f1 "$MC_TMP/cases")
+expect_fail 1 mc add "$S" "$BAD/good.h5" "${names[@]/#/$BAD/}"
 while IFS=$'\t' read -r name words; do
+    assert_reason "$name" "$words"
+done <"$MC_TMP/cases"
+assert_eq "$(snapshot "$S")" "$snap0" "store files after the rejected add of every bad file"
+# Each alone (mpirun exits slowly on failure: at NP > 1, a third of them).
+i=0
+while IFS=$'\t' read -r name words; do
+    i=$((i + 1))
+    if [[ $NP != 1 ]] && (( (i + MC_SEED) % 3 != 0 )); then continue; fi
     expect_fail 1 mc add "$S" "$BAD/$name"
-    assert_grep "${name//./\\.}" "$MC_ERR" "add $name: the message names the file"
-    assert_grep "$words" "$MC_ERR" "add $name: the message gives the reason"
+    assert_reason "$name" "$words"
     assert_eq "$(snapshot "$S")" "$snap0" "store files after the rejected add of $name"
 done <"$MC_TMP/cases"
 

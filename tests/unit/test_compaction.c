@@ -286,11 +286,10 @@ static void add_input(mc_request *req, const mc_seg_meta *meta)
     req->inputs[req->ninputs++] = *meta;
 }
 
-static void random_trial(void)
+/* One random request in STORE, its segnos from BASE on. */
+static void random_trial(const char *store, uint64_t base)
 {
-    char store[1200];
-    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 4, .segment_size = 20 + rnd_below(200)};
-    new_store(store, sizeof store, &prm);
+    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 4, .segment_size = 20 + rnd_below(300)};
     titem pool[400];
     size_t np = key_pool(pool, 400);
     assert_true(np > 60);
@@ -333,13 +332,13 @@ static void random_trial(void)
         ub = sticky ? last_max + 1 + rnd_below(np - last_max - 1) : last_min + rnd_below(np - last_min);
     }
     size_t n = make_items(pool, ua, ub, buf, seqs, &nseq);
-    write_segment(store, 1, 1, buf, n, &metas[0]);
+    write_segment(store, base, 1, buf, n, &metas[0]);
     memcpy(all + nall, buf, n * sizeof *buf);
     nall += n;
     add_input(&req, &metas[0]);
     for (size_t l = 0; l < nlow; l++) {
         n = make_items(pool, cuts[2 * l], cuts[2 * l + 1], buf, seqs, &nseq);
-        write_segment(store, 2 + l, 2, buf, n, &metas[1 + l]);
+        write_segment(store, base + 1 + l, 2, buf, n, &metas[1 + l]);
         memcpy(all + nall, buf, n * sizeof *buf);
         nall += n;
         add_input(&req, &metas[1 + l]);
@@ -363,7 +362,7 @@ static void random_trial(void)
         mc_key_set(&req.guards[g].hi, pool[b].key, pool[b].key_len, NULL);
         req.guards[g].min_seq = 1 + rnd_below(2000);
     }
-    alloc_segnos(&req, 100);
+    alloc_segnos(&req, base + 10);
     mc_err err = {0};
     if (mc_request_check(&req, &err) != MC_OK)
         fail_msg("test built a bad request: %s", err.msg);
@@ -389,7 +388,7 @@ static void random_trial(void)
     assert_int_equal(resp.stats.deletes_dropped, e.dropped);
     /* outputs used the first allocated segnos */
     for (size_t i = 0; i < resp.noutputs; i++)
-        assert_true(resp.outputs[i].segno >= 100 && resp.outputs[i].segno < 100 + resp.noutputs);
+        assert_true(resp.outputs[i].segno >= base + 10 && resp.outputs[i].segno < base + 10 + resp.noutputs);
     expect_free(&e);
     mc_response_clear(&resp);
     mc_request_clear(&req);
@@ -400,8 +399,10 @@ static void random_trial(void)
 static void test_random_against_model(void **state)
 {
     (void)state;
-    for (int t = 0; t < 40; t++)
-        random_trial();
+    char store[1200];
+    new_store(store, sizeof store, NULL);
+    for (uint64_t t = 0; t < 40; t++)
+        random_trial(store, 1 + t * 1000);
 }
 
 /* Exactly 10 bytes per item, segment size 100: outputs of 10 items. */
@@ -413,7 +414,7 @@ static void test_split_at_segment_size(void **state)
     new_store(store, sizeof store, &prm);
     titem items[35];
     for (int i = 0; i < 35; i++) {
-        char k[8], v[8];
+        char k[16], v[16];
         snprintf(k, sizeof k, "k%03d", i);
         snprintf(v, sizeof v, "v%05d", i);
         items[i] = kv(k, v, 100 + (uint64_t)i, MC_KIND_PUT);
