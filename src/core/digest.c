@@ -21,6 +21,13 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t load_le(const uint8_t *p, size_t n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+    }
+#endif
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
         v |= (uint64_t)p[i] << (8 * i);

@@ -7,6 +7,7 @@
 #include "cmdline.h"
 #include "digest.h"
 #include "err.h"
+#include "keysplit.h"
 #include "log.h"
 #include "mpiutil.h"
 #include "store_session.h"
@@ -17,51 +18,26 @@ typedef struct key_ref {
     size_t len;
 } key_ref;
 
-static int key_ref_cmp(const void *a, const void *b)
+/* This rank's half-open key range [lo, end) of about equal bytes
+ * (keysplit.h); NULL bounds are infinite. */
+static void my_range(const mc_cli_ctx *ctx, const mc_keysplit *ks, key_ref *lo, key_ref *end)
 {
-    const key_ref *x = a, *y = b;
-    return mc_key_cmp(x->p, x->len, y->p, y->len);
-}
-
-/* This rank's half-open key range [lo, end): splitters are the segments'
- * min keys, sorted, evenly spaced; rank 0 starts at -infinity, the last rank
- * ends at +infinity. Every rank computes the same splitters from the same
- * manifest. KEYS (malloc'ed) backs the pointers. */
-static bool my_range(const mc_cli_ctx *ctx, const mc_manifest *m, key_ref **keys, key_ref *lo, key_ref *end)
-{
-    size_t n = mc_manifest_count(m), k = 0;
-    *lo = (key_ref){NULL, 0};
-    *end = (key_ref){NULL, 0};
-    *keys = malloc((n ? n : 1) * sizeof **keys);
-    if (!*keys)
-        return false;
-    for (unsigned l = 0; l < mc_manifest_params(m)->levels; l++)
-        for (size_t i = 0; i < mc_manifest_level_count(m, l); i++) {
-            const mc_seg_meta *s = mc_manifest_level_at(m, l, i);
-            (*keys)[k++] = (key_ref){s->min_key, s->min_key_len};
-        }
-    qsort(*keys, n, sizeof **keys, key_ref_cmp);
-    size_t r = (size_t)ctx->rank, size = (size_t)ctx->size;
-    if (n == 0)
-        return true;
-    if (r > 0)
-        *lo = (*keys)[r * n / size];
-    if (r + 1 < size)
-        *end = (*keys)[(r + 1) * n / size];
-    return true;
+    size_t r = (size_t)ctx->rank;
+    *lo = r > 0 ? (key_ref){ks->bound[r - 1], ks->bound_len[r - 1]} : (key_ref){NULL, 0};
+    *end = r + 1 < ks->nparts ? (key_ref){ks->bound[r], ks->bound_len[r]} : (key_ref){NULL, 0};
 }
 
 static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_digest *d)
 {
-    key_ref *keys = NULL, lo, end;
+    key_ref lo, end;
+    mc_keysplit ks = {0};
     mc_view *v = NULL;
     mc_err err;
     mc_err_clear(&err);
-    mc_status st = MC_OK;
-    if (!my_range(ctx, m, &keys, &lo, &end)) {
-        st = mc_err_set(&err, MC_ENOMEM, 0, "%s: out of memory choosing key ranges", store);
+    mc_status st = mc_keysplit_compute(m, (size_t)ctx->size, &ks, &err);
+    if (st != MC_OK)
         goto cleanup;
-    }
+    my_range(ctx, &ks, &lo, &end);
     if (lo.p && end.p && mc_key_cmp(lo.p, lo.len, end.p, end.len) >= 0)
         goto cleanup;   /* an empty share (more ranks than segments) */
     st = mc_view_open(store, m, lo.p, lo.len, end.p, end.len, &v, &err);
@@ -77,8 +53,10 @@ static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_mani
 cleanup:
     if (st != MC_OK)
         mc_log_err(ctx, &err);
+    if (getenv("MC_DEBUG_DIGEST"))
+        mc_log(ctx, "digest: this rank: %llu items", (unsigned long long)d->count);
     mc_view_close(&v);
-    free(keys);
+    mc_keysplit_clear(&ks);
     return st == MC_OK;
 }
 

@@ -14,6 +14,7 @@
 #include "manifest_io.h"
 #include "mpiutil.h"
 #include "picker.h"
+#include "split.h"
 #include "store.h"
 #include "wire.h"
 #include "worker.h"
@@ -23,6 +24,7 @@
 #define WAIT_SLICE 0.2              /* seconds: longest wait before housekeeping */
 #define GRACE_MIN 10.0              /* seconds in-flight work gets after a drain */
 #define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
+#define MAX_SLICES 64               /* most slices one compaction is cut into */
 
 static volatile sig_atomic_t g_drain_signal;
 
@@ -37,9 +39,23 @@ static void on_ignored_signal(int sig)
     (void)sig;
 }
 
-/* One compaction from pick to release. */
-typedef struct flight {
+/* One picked compaction from pick to release. It runs as one or more
+ * key-range slices (split.h) on different ranks at once; it is applied, as
+ * one unit, only when every slice has succeeded. */
+typedef struct unit {
     mc_request *orig;       /* the picker's request: release/quarantine with it */
+    size_t nparts, ndone;
+    size_t nlive;           /* its flights still waiting or running */
+    mc_request *parts;      /* each finished slice's request (as sent) */
+    mc_response *resps;     /* and its response */
+    bool doomed;            /* will not be applied: finished slices' outputs removed */
+    bool quarantine;        /* doomed for good: inputs never picked again */
+} unit;
+
+/* One slice of a unit on its way to a rank. */
+typedef struct flight {
+    unit *u;
+    size_t part;
     mc_request sent;        /* what goes on the wire: own id and output segnos */
     int rank;               /* who runs it; -1 = waiting to be (re)issued */
     unsigned failures;
@@ -123,9 +139,57 @@ static void format_inputs(const mc_request *req, char *out, size_t size)
                               (unsigned long long)req->inputs[i].segno);
 }
 
-/* ---- flights ---- */
+/* ---- units and flights ---- */
 
-static flight *flight_add(coord *c, mc_request *orig)
+/* Removes whatever a run of REQ may have written (its allocated segnos).
+ * REQUIRES: no rank writes them any more. */
+static void remove_outputs(coord *c, const mc_request *req)
+{
+    for (size_t i = 0; i < req->nsegnos; i++) {
+        mc_err e;
+        if (mc_store_remove_segment(c->store, req->segnos[i], &e) != MC_OK)
+            mc_log_err(c->ctx, &e);
+    }
+}
+
+static void unit_free(unit *u)
+{
+    for (size_t i = 0; i < u->nparts; i++) {
+        mc_request_clear(&u->parts[i]);
+        mc_response_clear(&u->resps[i]);
+    }
+    free(u->parts);
+    free(u->resps);
+    mc_request_clear(u->orig);
+    free(u->orig);
+    free(u);
+}
+
+/* The unit is over: inputs released (or quarantined for good). */
+static void unit_end(coord *c, unit *u)
+{
+    if (u->quarantine)
+        mc_picker_quarantine(c->picker, u->orig);
+    else
+        mc_picker_release(c->picker, u->orig);
+    unit_free(u);
+    c->dry = false;
+}
+
+/* The unit will not be applied: the slices that finished lose their
+ * outputs; those still running are dropped when they answer. */
+static void unit_doom(coord *c, unit *u, bool quarantine)
+{
+    if (!u->doomed)
+        for (size_t i = 0; i < u->nparts; i++)
+            if (u->parts[i].segnos)
+                remove_outputs(c, &u->parts[i]);
+    u->doomed = true;
+    u->quarantine = u->quarantine || quarantine;
+}
+
+/* Adds a flight for slice PART of U; takes SLICE's content. */
+static flight *flight_add(coord *c, unit *u, size_t part, mc_request *slice)
 {
     flight *f = calloc(1, sizeof *f);
     if (!f || !grow((void **)&c->flights, &c->cap_flights, c->nflights + 1, sizeof *c->flights)) {
@@ -133,14 +197,14 @@ static flight *flight_add(coord *c, mc_request *orig)
         mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
         return NULL;
     }
-    if (mc_request_copy(&f->sent, orig, &c->err) != MC_OK) {
-        free(f);
-        return NULL;
-    }
-    f->orig = orig;
+    f->u = u;
+    f->part = part;
+    f->sent = *slice;
+    memset(slice, 0, sizeof *slice);
     f->sent.id = ++c->next_id;
     f->rank = -1;
     f->avoid_rank = -1;
+    u->nlive++;
     c->flights[c->nflights++] = f;
     return f;
 }
@@ -153,40 +217,34 @@ static ssize_t flight_find(const coord *c, uint64_t id)
     return -1;
 }
 
-/* Ends flight IDX: inputs released (or quarantined for good). */
-static void flight_release(coord *c, size_t idx, bool quarantine)
+/* Removes flight IDX from the list; its unit ends with its last flight
+ * unless it is waiting for the others to be applied. */
+static void flight_end(coord *c, size_t idx)
 {
     flight *f = c->flights[idx];
-    if (quarantine)
-        mc_picker_quarantine(c->picker, f->orig);
-    else
-        mc_picker_release(c->picker, f->orig);
-    mc_request_clear(f->orig);
-    free(f->orig);
+    unit *u = f->u;
     mc_request_clear(&f->sent);
     free(f);
     c->flights[idx] = c->flights[--c->nflights];
     c->dry = false;
+    if (--u->nlive == 0 && (u->doomed || u->ndone < u->nparts))
+        unit_end(c, u);
 }
 
-/* Removes whatever a run of F may have written (its allocated segnos).
- * REQUIRES: no rank writes them any more. */
-static void remove_outputs(coord *c, const flight *f)
+/* Flight IDX will not finish: its unit is abandoned (not quarantined). */
+static void flight_drop(coord *c, size_t idx)
 {
-    for (size_t i = 0; i < f->sent.nsegnos; i++) {
-        mc_err e;
-        if (mc_store_remove_segment(c->store, f->sent.segnos[i], &e) != MC_OK)
-            mc_log_err(c->ctx, &e);
-    }
+    unit_doom(c, c->flights[idx]->u, false);
+    flight_end(c, idx);
 }
 
 /* F (no longer running) goes back to the waiting list with a new id and
- * new segnos, or is released when nothing more is issued. */
+ * new segnos, or is dropped when nothing more is issued. */
 static void requeue(coord *c, size_t idx)
 {
     flight *f = c->flights[idx];
-    if (c->stop_picking) {
-        flight_release(c, idx, false);
+    if (c->stop_picking || f->u->doomed) {
+        flight_drop(c, idx);
         return;
     }
     f->sent.id = ++c->next_id;
@@ -200,7 +258,7 @@ static void drop_waiting(coord *c)
 {
     for (size_t i = c->nflights; i-- > 0;)
         if (c->flights[i]->rank < 0)
-            flight_release(c, i, false);
+            flight_drop(c, i);
 }
 
 static void stop_running(coord *c, flight *f)
@@ -227,6 +285,88 @@ static bool can_run(const coord *c, const flight *f, int rank)
     return f->avoid_rank != rank || c->nlive <= 1;
 }
 
+/* Ranks with nothing to do right now (rank 0 when it is not compacting). */
+static size_t idle_ranks(const coord *c)
+{
+    size_t n = c->local_busy ? 0 : 1;
+    for (int r = 1; r < c->ctx->size; r++)
+        if (!c->gone[r] && c->load[r] == 0)
+            n++;
+    return n;
+}
+
+/* How many slices to cut REQ into: one per idle rank, none smaller than a
+ * quarter segment; one under --single (the baseline). */
+static size_t slices_wanted(const coord *c, const mc_request *req)
+{
+    if (c->opts->single)
+        return 1;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < req->ninputs; i++)
+        bytes += req->inputs[i].bytes;
+    uint64_t by_size = bytes / (req->segment_size / 4 + 1);
+    size_t want = idle_ranks(c);
+    if (by_size < want)
+        want = (size_t)by_size;
+    if (want > MAX_SLICES)
+        want = MAX_SLICES;
+    return want ? want : 1;
+}
+
+/* A new unit for the picked REQ (taken over), cut in slices; returns its
+ * first flight, the others wait for other ranks. */
+static flight *unit_start(coord *c, mc_request *req)
+{
+    mc_request *slices = NULL;
+    size_t n = 0;
+    unit *u = calloc(1, sizeof *u);
+    if (!u) {
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
+        goto fail;
+    }
+    u->orig = req;
+    if (mc_split_request(req, slices_wanted(c, req), c->m, &slices, &n, &c->err) != MC_OK)
+        goto fail;
+    u->parts = calloc(n, sizeof *u->parts);
+    u->resps = calloc(n, sizeof *u->resps);
+    if (!u->parts || !u->resps) {
+        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
+        goto fail;
+    }
+    u->nparts = n;
+    flight *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        flight *f = flight_add(c, u, i, &slices[i]);
+        if (!f) {
+            for (size_t j = i; j < n; j++)
+                mc_request_clear(&slices[j]);
+            free(slices);
+            unit_doom(c, u, false);
+            /* flights already added end with the run */
+            go_fatal(c);
+            return NULL;
+        }
+        first = first ? first : f;
+    }
+    free(slices);
+    if (n > 1)
+        c->rep->slices += n;
+    return first;
+fail:
+    for (size_t i = 0; i < n; i++)
+        mc_request_clear(&slices[i]);
+    free(slices);
+    if (u) {
+        u->orig = NULL;
+        unit_free(u);
+    }
+    mc_picker_release(c->picker, req);
+    mc_request_clear(req);
+    free(req);
+    go_fatal(c);
+    return NULL;
+}
+
 /* Work for RANK: a waiting flight it may run, or a new pick. */
 static flight *take_work(coord *c, int rank)
 {
@@ -246,14 +386,7 @@ static flight *take_work(coord *c, int rank)
         c->dry = true;
         return NULL;
     }
-    flight *f = flight_add(c, req);
-    if (!f) {
-        mc_picker_release(c->picker, req);
-        mc_request_clear(req);
-        free(req);
-        go_fatal(c);
-    }
-    return f;
+    return unit_start(c, req);
 }
 
 static bool job_has_room(const coord *c)
@@ -339,12 +472,48 @@ static void queue_deletes(coord *c, const mc_request *req)
         c->deletes[c->ndeletes++] = req->inputs[i].segno;
 }
 
+/* Every slice of U succeeded: apply them as one unit. */
+static void unit_apply(coord *c, unit *u)
+{
+    mc_request joined_req = {0};
+    mc_response joined_resp = {0};
+    const mc_request *req = &u->parts[0];
+    const mc_response *resp = &u->resps[0];
+    mc_err e;
+    mc_err_clear(&e);
+    mc_status st = MC_OK;
+    if (u->nparts > 1) {
+        st = mc_split_join(u->orig, u->parts, u->resps, u->nparts, &joined_req, &joined_resp, &e);
+        if (st == MC_OK)
+            st = mc_response_validate(&joined_req, &joined_resp, &e);
+        req = &joined_req;
+        resp = &joined_resp;
+    }
+    if (st == MC_OK)
+        st = mc_manifest_apply(c->m, req, resp, &e);
+    if (st == MC_OK) {
+        queue_deletes(c, u->orig);
+        c->dirty = true;
+    } else {
+        char inputs[256];
+        format_inputs(u->orig, inputs, sizeof inputs);
+        mc_log(c->ctx, "compaction of segments %s cannot be applied: %s; its outputs are removed", inputs, e.msg);
+        c->rep->compactions_failed++;
+        c->failed = true;
+        unit_doom(c, u, true);
+    }
+    mc_request_clear(&joined_req);
+    mc_response_clear(&joined_resp);
+    unit_end(c, u);
+}
+
 static void handle_failure(coord *c, size_t idx, int rank, const char *why)
 {
     flight *f = c->flights[idx];
+    unit *u = f->u;
     char inputs[256];
     format_inputs(&f->sent, inputs, sizeof inputs);
-    remove_outputs(c, f);
+    remove_outputs(c, &f->sent);
     f->failures++;
     f->avoid_rank = rank;
     mc_log(c->ctx, "compaction %llu (inputs %s) failed on rank %d (failure %u): %s",
@@ -354,26 +523,33 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
         c->failed = true;
         c->stop_picking = true;
         mc_log(c->ctx, "--strict: no new compactions; finishing those in flight");
-        flight_release(c, idx, false);
+        flight_drop(c, idx);
         drop_waiting(c);
         return;
     }
     if (f->failures <= c->opts->retries) {
-        if (!c->stop_picking)
+        if (!c->stop_picking && !u->doomed)
             c->rep->compactions_retried++;
         requeue(c, idx);
         return;
     }
     c->rep->compactions_failed++;
     c->failed = true;
-    for (size_t i = 0; i < f->sent.ninputs; i++)
-        if (mc_report_add_quarantined(c->rep, f->sent.inputs[i].segno, &c->err) != MC_OK)
+    format_inputs(u->orig, inputs, sizeof inputs);
+    for (size_t i = 0; i < u->orig->ninputs; i++)
+        if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
             go_fatal(c);
     mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, f->failures);
-    flight_release(c, idx, true);
+    unit_doom(c, u, true);
+    /* Its other slices waiting to run are dropped; running ones end when they answer. */
+    flight_end(c, idx);
+    for (size_t i = c->nflights; i-- > 0;)
+        if (c->flights[i]->u == u && c->flights[i]->rank < 0)
+            flight_end(c, i);
 }
 
-static void handle_response(coord *c, int rank, const mc_response *resp)
+/* Takes over RESP (cleared). */
+static void handle_response(coord *c, int rank, mc_response *resp)
 {
     ssize_t found = flight_find(c, resp->id);
     if (found < 0 || c->flights[found]->rank != rank) {
@@ -383,10 +559,11 @@ static void handle_response(coord *c, int rank, const mc_response *resp)
     }
     size_t idx = (size_t)found;
     flight *f = c->flights[idx];
+    unit *u = f->u;
     stop_running(c, f);
-    if (c->abandoned || c->fatal) {
-        remove_outputs(c, f);
-        flight_release(c, idx, false);
+    if (c->abandoned || c->fatal || u->doomed) {
+        remove_outputs(c, &f->sent);
+        flight_drop(c, idx);
         return;
     }
     mc_err e;
@@ -394,8 +571,6 @@ static void handle_response(coord *c, int rank, const mc_response *resp)
     mc_status st = (mc_status)resp->status;
     if (st == MC_OK) {
         st = mc_response_validate(&f->sent, resp, &e);
-        if (st == MC_OK)
-            st = mc_manifest_apply(c->m, &f->sent, resp, &e);
         if (st != MC_OK)
             mc_log(c->ctx, "rank %d's response for compaction %llu is invalid",
                    rank, (unsigned long long)resp->id);
@@ -407,9 +582,15 @@ static void handle_response(coord *c, int rank, const mc_response *resp)
         handle_failure(c, idx, rank, e.msg);
         return;
     }
-    queue_deletes(c, &f->sent);
-    c->dirty = true;
-    flight_release(c, idx, false);
+    /* The slice is done: keep its request and response for the unit. */
+    u->parts[f->part] = f->sent;
+    memset(&f->sent, 0, sizeof f->sent);
+    u->resps[f->part] = *resp;
+    memset(resp, 0, sizeof *resp);
+    u->ndone++;
+    flight_end(c, idx);
+    if (u->ndone == u->nparts)
+        unit_apply(c, u);
 }
 
 static void handle_farewell(coord *c, int rank)
@@ -424,7 +605,7 @@ static void handle_farewell(coord *c, int rank)
         if (f->rank != rank)
             continue;
         stop_running(c, f);
-        remove_outputs(c, f);   /* the worker has stopped writing */
+        remove_outputs(c, &f->sent);   /* the worker has stopped writing */
         c->rep->compactions_reissued++;
         n++;
         requeue(c, i);
@@ -687,9 +868,9 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
         flight *f = c->flights[i];
         if (f->rank >= 0) {
             stop_running(c, f);
-            remove_outputs(c, f);
+            remove_outputs(c, &f->sent);
         }
-        flight_release(c, i, false);
+        flight_drop(c, i);
     }
     if (c->picker) {
         maybe_commit(c, true);

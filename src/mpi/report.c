@@ -91,6 +91,7 @@ static void write_json(FILE *f, const mc_report *r)
     mc_json_u64(&j, "overwrites_dropped", r->overwrites_dropped);
     mc_json_f64(&j, "write_amplification", mc_report_write_amplification(r));
     mc_json_u64(&j, "commits", r->commits);
+    mc_json_u64(&j, "slices", r->slices);
     mc_json_u64(&j, "orphans_removed", r->orphans_removed);
     mc_json_f64(&j, "mb_per_s", mc_report_mb_per_s(r));
     mc_json_f64(&j, "coordinator_busy_seconds", r->coordinator_busy_seconds);
