@@ -221,12 +221,23 @@ static double level_score(const mc_picker *p, unsigned l, uint64_t count, uint64
 
 /* ---- building a request ---- */
 
+#define MAX_L0_UPPERS 32
+
 typedef struct cand {
     unsigned level;
-    const mc_seg_meta *upper;
+    const mc_seg_meta *upper;            /* the first upper (oldest in level 0) */
+    const mc_seg_meta *more[MAX_L0_UPPERS];  /* level 0: further uppers it overlaps */
+    size_t nmore;
+    const uint8_t *ulo, *uhi;            /* the uppers' key range */
+    size_t ulo_len, uhi_len;
     size_t first, ntake;     /* lowers: out level entries [first, first + ntake) */
     bool sticky;
 } cand;
+
+static const mc_seg_meta *upper_at(const cand *c, size_t i)
+{
+    return i == 0 ? c->upper : c->more[i - 1];
+}
 
 static const mc_seg_meta *lower_at(const mc_picker *p, const cand *c, size_t j)
 {
@@ -369,22 +380,21 @@ static mc_status build_request(mc_picker *p, const cand *c, unsigned out_level, 
     mc_status st = MC_OK;
     mc_key span_lo = {0}, span_hi = {0};
     mc_request *req = calloc(1, sizeof *req);
-    if (!req || !(req->inputs = calloc(1 + c->ntake, sizeof *req->inputs))) {
+    if (!req || !(req->inputs = calloc(1 + c->nmore + c->ntake, sizeof *req->inputs))) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "picker: out of memory building a request");
         goto cleanup;
     }
     req->upper_level = (uint8_t)c->level;
     req->out_level = (uint8_t)out_level;
     req->segment_size = p->params.segment_size;
-    req->nuppers = 1;
-    for (size_t j = 0; j <= c->ntake; j++, req->ninputs++) {
-        const mc_seg_meta *e = j == 0 ? c->upper : lower_at(p, c, j - 1);
+    req->nuppers = 1 + c->nmore;
+    for (size_t j = 0; j < req->nuppers + c->ntake; j++, req->ninputs++) {
+        const mc_seg_meta *e = j < req->nuppers ? upper_at(c, j) : lower_at(p, c, j - req->nuppers);
         if ((st = mc_seg_meta_copy(&req->inputs[j], e, err)) != MC_OK)
             goto cleanup;
     }
-    const mc_seg_meta *u = c->upper;
-    const uint8_t *lo = u->min_key, *hi = u->max_key;
-    size_t lo_len = u->min_key_len, hi_len = u->max_key_len;
+    const uint8_t *lo = c->ulo, *hi = c->uhi;
+    size_t lo_len = c->ulo_len, hi_len = c->uhi_len;
     if (c->ntake) {
         const mc_seg_meta *a = lower_at(p, c, 0), *z = lower_at(p, c, c->ntake - 1);
         if (kcmp(a->min_key, a->min_key_len, lo, lo_len) < 0)
@@ -428,6 +438,36 @@ cleanup:
 
 typedef enum { TRY_SKIP, TRY_PICKED, TRY_MOVED } try_result;
 
+#define MAX_L0_LOWER_FACTOR 4
+
+static void set_upper_range(cand *c)
+{
+    c->ulo = c->upper->min_key, c->ulo_len = c->upper->min_key_len;
+    c->uhi = c->upper->max_key, c->uhi_len = c->upper->max_key_len;
+}
+
+/* Level 0: the oldest free upper takes along every other free level-0
+ * segment (oldest first) that overlaps the uppers' growing range, so that
+ * the level below is rewritten once for all of them, not once each
+ * (LevelDB does the same). At most MAX_L0_UPPERS. Seqs decide which version
+ * wins, so leaving an older overlapping segment behind is safe. */
+static void gather_l0_uppers(const mc_picker *p, cand *c)
+{
+    size_t n = mc_manifest_level_count(p->m, 0);
+    for (size_t i = 0; i < n && c->nmore < MAX_L0_UPPERS; i++) {
+        const mc_seg_meta *e = mc_manifest_level_at(p->m, 0, i);
+        if (e == c->upper || taken(p, e->segno) ||
+            !mc_ranges_overlap(e->min_key, e->min_key_len, e->max_key, e->max_key_len, c->ulo, c->ulo_len, c->uhi,
+                               c->uhi_len))
+            continue;
+        c->more[c->nmore++] = e;
+        if (kcmp(e->min_key, e->min_key_len, c->ulo, c->ulo_len) < 0)
+            c->ulo = e->min_key, c->ulo_len = e->min_key_len;
+        if (kcmp(e->max_key, e->max_key_len, c->uhi, c->uhi_len) > 0)
+            c->uhi = e->max_key, c->uhi_len = e->max_key_len;
+    }
+}
+
 /* Upper E of level L: skip, move it down, or build its request. */
 static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_result *res, mc_request **out,
                            mc_err *err)
@@ -437,18 +477,22 @@ static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_r
         return MC_OK;
     unsigned out_level = l + 1;
     cand c = {.level = l, .upper = e};
+    set_upper_range(&c);
+    if (l == 0)
+        gather_l0_uppers(p, &c);
     size_t end = 0;
-    mc_manifest_level_overlaps(p->m, out_level, e->min_key, e->min_key_len, e->max_key, e->max_key_len, &c.first,
-                               &end);
+    mc_manifest_level_overlaps(p->m, out_level, c.ulo, c.ulo_len, c.uhi, c.uhi_len, &c.first, &end);
     size_t n = end - c.first, max_take = (size_t)p->params.fanout + 1;
+    if (c.nmore)
+        max_take *= MAX_L0_LOWER_FACTOR;   /* several uppers: their lowers too (cut in slices later) */
     c.ntake = n < max_take ? n : max_take;
     c.sticky = n > c.ntake;
     for (size_t j = 0; j < c.ntake; j++)
         if (taken(p, lower_at(p, &c, j)->segno))
             return MC_OK;
     /* The span the outputs at out_level will cover. */
-    const uint8_t *lo = e->min_key, *hi = e->max_key;
-    size_t lo_len = e->min_key_len, hi_len = e->max_key_len;
+    const uint8_t *lo = c.ulo, *hi = c.uhi;
+    size_t lo_len = c.ulo_len, hi_len = c.uhi_len;
     if (c.ntake) {
         const mc_seg_meta *a = lower_at(p, &c, 0), *z = lower_at(p, &c, c.ntake - 1);
         if (kcmp(a->min_key, a->min_key_len, lo, lo_len) < 0)
@@ -460,7 +504,7 @@ static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_r
         return MC_OK;
     if (c.sticky && l >= 1 && region_conflict(p, l, hi, hi_len, e->max_key, e->max_key_len))
         return MC_OK;
-    if (n == 0 && !(out_level == p->bottom && e->ndeletes > 0)) {
+    if (n == 0 && c.nmore == 0 && !(out_level == p->bottom && e->ndeletes > 0)) {
         mc_status st = mc_manifest_relevel(p->m, e->segno, out_level, err);
         if (st != MC_OK)
             return st;
@@ -533,6 +577,7 @@ static mc_status search_rewrite(mc_picker *p, mc_request **out, mc_err *err)
         if (st != MC_OK)
             return st;
         cand c = {.level = b, .upper = e};
+        set_upper_range(&c);
         return build_request(p, &c, b, out, err);
     }
     return MC_OK;

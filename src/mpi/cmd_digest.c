@@ -53,8 +53,6 @@ static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_mani
 cleanup:
     if (st != MC_OK)
         mc_log_err(ctx, &err);
-    if (getenv("MC_DEBUG_DIGEST"))
-        mc_log(ctx, "digest: this rank: %llu items", (unsigned long long)d->count);
     mc_view_close(&v);
     mc_keysplit_clear(&ks);
     return st == MC_OK;

@@ -367,12 +367,22 @@ fail:
     return NULL;
 }
 
-/* Work for RANK: a waiting flight it may run, or a new pick. */
+static bool rank_busy(const coord *c, int rank)
+{
+    return rank == 0 ? c->local_busy : c->load[rank] > 0;
+}
+
+/* Work for RANK: a waiting flight it may run, or a new pick. A slice waits
+ * for an idle rank while there is one: slices were cut for idle ranks, and
+ * two slices queued on one rank run one after the other. */
 static flight *take_work(coord *c, int rank)
 {
-    for (size_t i = 0; i < c->nflights; i++)
-        if (c->flights[i]->rank < 0 && can_run(c, c->flights[i], rank))
-            return c->flights[i];
+    bool leave_slices = rank_busy(c, rank) && idle_ranks(c) > 0;
+    for (size_t i = 0; i < c->nflights; i++) {
+        flight *f = c->flights[i];
+        if (f->rank < 0 && can_run(c, f, rank) && !(leave_slices && f->u->nparts > 1))
+            return f;
+    }
     if (c->stop_picking || c->dry)
         return NULL;
     mc_request *req = NULL;
@@ -392,17 +402,6 @@ static flight *take_work(coord *c, int rank)
 static bool job_has_room(const coord *c)
 {
     return !c->opts->single || c->running == 0;
-}
-
-static int next_worker(coord *c)
-{
-    int size = c->ctx->size;
-    for (int k = 0; k < size - 1; k++) {
-        int rank = 1 + (c->rotor - 1 + k) % (size - 1);
-        if (!c->gone[rank] && c->load[rank] < c->opts->inflight)
-            return rank;
-    }
-    return -1;
 }
 
 static void test_sends(coord *c)
@@ -445,18 +444,26 @@ static void send_request(coord *c, flight *f, int rank)
     c->nsends++;
 }
 
+/* Fills the workers, in rotation, up to opts.inflight requests each. */
 static void schedule_remote(coord *c)
 {
-    while (!c->fatal && !c->ending && job_has_room(c)) {
-        int rank = next_worker(c);
-        if (rank < 0)
-            return;
-        flight *f = take_work(c, rank);
-        if (!f)
-            return;
-        send_request(c, f, rank);
-        c->rotor = rank + 1;
+    int nworkers = c->ctx->size - 1;
+    bool sent = true;
+    while (sent && nworkers > 0) {
+        sent = false;
+        for (int k = 0; k < nworkers && !c->fatal && !c->ending && job_has_room(c); k++) {
+            int rank = 1 + (c->rotor - 1 + k) % nworkers;
+            if (c->gone[rank] || c->load[rank] >= c->opts->inflight)
+                continue;
+            flight *f = take_work(c, rank);
+            if (!f)
+                continue;
+            send_request(c, f, rank);
+            sent = true;
+        }
     }
+    if (nworkers > 0)
+        c->rotor = 1 + c->rotor % nworkers;
 }
 
 /* ---- results ---- */

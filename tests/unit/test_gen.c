@@ -209,7 +209,9 @@ static void test_short_keys(void **state)
 static void test_segment_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/mc_test_gen.XXXXXX";
+    char dir[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/mc_test_gen.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
     mc_gen_opts o;
     mc_gen_opts_default(&o);
@@ -218,7 +220,7 @@ static void test_segment_file(void **state)
     o.overwrite = 0.2;
     o.del = 0.1;
     o.seed = seed;
-    char p1[256], p2[256];
+    char p1[600], p2[600];
     snprintf(p1, sizeof p1, "%s/a.h5", dir);
     snprintf(p2, sizeof p2, "%s/b.h5", dir);
     mc_seg_meta m1 = {0}, m2 = {0}, v = {0};

@@ -375,8 +375,9 @@ static void test_l0_concurrent(void **state)
     mc_manifest_destroy(&m);
 }
 
-/* Overlapping level-0 segments never run at once into level 1. */
-static void test_l0_overlapping_serialized(void **state)
+/* Overlapping level-0 segments are taken together, oldest first, in one
+ * request (never two overlapping requests into level 1 at once). */
+static void test_l0_overlapping_together(void **state)
 {
     (void)state;
     mc_manifest *m = new_manifest(4, 1, 4, 100);
@@ -388,10 +389,13 @@ static void test_l0_overlapping_serialized(void **state)
     mc_request *a = NULL, *b = NULL;
     assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
     assert_non_null(a);
-    assert_int_equal(a->inputs[0].segno, 1);
-    assert_int_equal(a->inputs[1].segno, 50);
+    assert_int_equal(a->nuppers, 4);
+    for (uint64_t i = 0; i < 4; i++)
+        assert_int_equal(a->inputs[i].segno, 1 + i);
+    assert_int_equal(a->ninputs, 5);
+    assert_int_equal(a->inputs[4].segno, 50);
     assert_int_equal(mc_picker_next(p, &b, NULL), MC_OK);
-    assert_null(b);   /* every other level-0 segment intersects a's span */
+    assert_null(b);   /* every level-0 segment is busy */
     /* released without applying: the same pick comes back */
     mc_picker_release(p, a);
     mc_request_clear(a);
@@ -553,7 +557,7 @@ int main(void)
         cmocka_unit_test(test_random_normal),
         cmocka_unit_test(test_random_full),
         cmocka_unit_test(test_l0_concurrent),
-        cmocka_unit_test(test_l0_overlapping_serialized),
+        cmocka_unit_test(test_l0_overlapping_together),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_moves),
         cmocka_unit_test(test_guards),
