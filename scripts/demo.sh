@@ -20,7 +20,7 @@ REPORT=$ROOT/build/demo-report.json
 NP=${MC_DEMO_RANKS:-4}
 
 say() { printf '\n== %s\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s|$ROOT/||g"; "$@"; }
+run() { printf '$ %s\n' "$*" | sed "s|$ROOT/||g" >&2; "$@"; }
 mpi() { run mpirun -n "$NP" --oversubscribe --bind-to none "$BIN" "$@"; }
 timed() { local what=$1 t0=$SECONDS; shift; "$@"; echo "   ($what took $((SECONDS - t0)) s)"; }
 

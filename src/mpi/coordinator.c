@@ -48,18 +48,21 @@ typedef struct unit {
     size_t nlive;           /* its flights still waiting or running */
     mc_request *parts;      /* each finished slice's request (as sent) */
     mc_response *resps;     /* and its response */
+    unsigned attempt;       /* bumped when a failure restarts it */
+    unsigned failures;
     bool doomed;            /* will not be applied: finished slices' outputs removed */
     bool quarantine;        /* doomed for good: inputs never picked again */
+    bool applied;           /* in the manifest; freed once no flight refers to it */
 } unit;
 
 /* One slice of a unit on its way to a rank. */
 typedef struct flight {
     unit *u;
     size_t part;
+    unsigned attempt;       /* the unit's attempt it belongs to; older = stale */
     mc_request sent;        /* what goes on the wire: own id and output segnos */
     int rank;               /* who runs it; -1 = waiting to be (re)issued */
-    unsigned failures;
-    int avoid_rank;         /* the rank it failed on last, or -1 */
+    int avoid_rank;         /* the rank its unit failed on last, or -1 */
 } flight;
 
 typedef struct send_slot {
@@ -170,10 +173,22 @@ static void unit_end(coord *c, unit *u)
 {
     if (u->quarantine)
         mc_picker_quarantine(c->picker, u->orig);
-    else
+    else if (!u->applied)
         mc_picker_release(c->picker, u->orig);
     unit_free(u);
     c->dry = false;
+}
+
+/* Forgets the finished slices of U's current attempt, removing their outputs. */
+static void unit_forget_parts(coord *c, unit *u)
+{
+    for (size_t i = 0; i < u->nparts; i++) {
+        if (u->parts[i].segnos)
+            remove_outputs(c, &u->parts[i]);
+        mc_request_clear(&u->parts[i]);
+        mc_response_clear(&u->resps[i]);
+    }
+    u->ndone = 0;
 }
 
 /* The unit will not be applied: the slices that finished lose their
@@ -181,9 +196,7 @@ static void unit_end(coord *c, unit *u)
 static void unit_doom(coord *c, unit *u, bool quarantine)
 {
     if (!u->doomed)
-        for (size_t i = 0; i < u->nparts; i++)
-            if (u->parts[i].segnos)
-                remove_outputs(c, &u->parts[i]);
+        unit_forget_parts(c, u);
     u->doomed = true;
     u->quarantine = u->quarantine || quarantine;
 }
@@ -199,6 +212,7 @@ static flight *flight_add(coord *c, unit *u, size_t part, mc_request *slice)
     }
     f->u = u;
     f->part = part;
+    f->attempt = u->attempt;
     f->sent = *slice;
     memset(slice, 0, sizeof *slice);
     f->sent.id = ++c->next_id;
@@ -227,8 +241,29 @@ static void flight_end(coord *c, size_t idx)
     free(f);
     c->flights[idx] = c->flights[--c->nflights];
     c->dry = false;
-    if (--u->nlive == 0 && (u->doomed || u->ndone < u->nparts))
+    if (--u->nlive == 0 && (u->applied || u->doomed || u->ndone < u->nparts))
         unit_end(c, u);
+}
+
+static size_t flight_index(const coord *c, const flight *f)
+{
+    size_t i = 0;
+    while (c->flights[i] != f)
+        i++;
+    return i;
+}
+
+/* Ends U's flights that wait to be sent. */
+static void end_waiting_of(coord *c, const unit *u)
+{
+    for (size_t i = c->nflights; i-- > 0;)
+        if (c->flights[i]->u == u && c->flights[i]->rank < 0)
+            flight_end(c, i);
+}
+
+static bool flight_stale(const flight *f)
+{
+    return f->attempt != f->u->attempt || f->u->applied;
 }
 
 /* Flight IDX will not finish: its unit is abandoned (not quarantined). */
@@ -243,6 +278,10 @@ static void flight_drop(coord *c, size_t idx)
 static void requeue(coord *c, size_t idx)
 {
     flight *f = c->flights[idx];
+    if (flight_stale(f)) {
+        flight_end(c, idx);
+        return;
+    }
     if (c->stop_picking || f->u->doomed) {
         flight_drop(c, idx);
         return;
@@ -501,6 +540,9 @@ static void unit_apply(coord *c, unit *u)
     if (st == MC_OK) {
         queue_deletes(c, u->orig);
         c->dirty = true;
+        mc_picker_release(c->picker, u->orig);
+        u->applied = true;
+        c->dry = false;
     } else {
         char inputs[256];
         format_inputs(u->orig, inputs, sizeof inputs);
@@ -511,7 +553,36 @@ static void unit_apply(coord *c, unit *u)
     }
     mc_request_clear(&joined_req);
     mc_response_clear(&joined_resp);
-    unit_end(c, u);
+    if (u->nlive == 0)
+        unit_end(c, u);
+}
+
+/* U failed on RANK and gets another try: the slices of the failed attempt
+ * are forgotten (finished ones lose their outputs, waiting ones go, running
+ * ones are dropped when they answer) and the whole compaction is issued
+ * again, unsplit, with a new id and new segnos, avoiding RANK. */
+static void unit_restart(coord *c, unit *u, int rank)
+{
+    unit_forget_parts(c, u);
+    u->attempt++;
+    end_waiting_of(c, u);
+    mc_request again;
+    memset(&again, 0, sizeof again);
+    if (mc_request_copy(&again, u->orig, &c->err) != MC_OK) {
+        go_fatal(c);
+        return;
+    }
+    uint64_t first = mc_manifest_alloc_segnos(c->m, again.nsegnos);
+    for (size_t i = 0; i < again.nsegnos; i++)
+        again.segnos[i] = first + i;
+    u->nparts = 1;
+    flight *f = flight_add(c, u, 0, &again);
+    if (!f) {
+        mc_request_clear(&again);
+        go_fatal(c);
+        return;
+    }
+    f->avoid_rank = rank;
 }
 
 static void handle_failure(coord *c, size_t idx, int rank, const char *why)
@@ -521,10 +592,9 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     char inputs[256];
     format_inputs(&f->sent, inputs, sizeof inputs);
     remove_outputs(c, &f->sent);
-    f->failures++;
-    f->avoid_rank = rank;
+    u->failures++;
     mc_log(c->ctx, "compaction %llu (inputs %s) failed on rank %d (failure %u): %s",
-           (unsigned long long)f->sent.id, inputs, rank, f->failures, why);
+           (unsigned long long)f->sent.id, inputs, rank, u->failures, why);
     if (c->opts->strict) {
         c->rep->compactions_failed++;
         c->failed = true;
@@ -534,10 +604,14 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
         drop_waiting(c);
         return;
     }
-    if (f->failures <= c->opts->retries) {
-        if (!c->stop_picking && !u->doomed)
-            c->rep->compactions_retried++;
-        requeue(c, idx);
+    if (u->failures <= c->opts->retries) {
+        if (c->stop_picking) {
+            flight_drop(c, idx);
+            return;
+        }
+        c->rep->compactions_retried++;
+        unit_restart(c, u, rank);
+        flight_end(c, flight_index(c, f));
         return;
     }
     c->rep->compactions_failed++;
@@ -546,13 +620,12 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     for (size_t i = 0; i < u->orig->ninputs; i++)
         if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
             go_fatal(c);
-    mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, f->failures);
+    mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, u->failures);
     unit_doom(c, u, true);
     /* Its other slices waiting to run are dropped; running ones end when they answer. */
-    flight_end(c, idx);
-    for (size_t i = c->nflights; i-- > 0;)
-        if (c->flights[i]->u == u && c->flights[i]->rank < 0)
-            flight_end(c, i);
+    f->rank = 0;   /* not waiting: ends last, below */
+    end_waiting_of(c, u);
+    flight_end(c, flight_index(c, f));
 }
 
 /* Takes over RESP (cleared). */
@@ -568,6 +641,12 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     flight *f = c->flights[idx];
     unit *u = f->u;
     stop_running(c, f);
+    if (flight_stale(f)) {
+        /* From an attempt that already failed (or a unit applied without it). */
+        remove_outputs(c, &f->sent);
+        flight_end(c, idx);
+        return;
+    }
     if (c->abandoned || c->fatal || u->doomed) {
         remove_outputs(c, &f->sent);
         flight_drop(c, idx);

@@ -56,6 +56,14 @@ mc() {
     if [[ $NP == 1 ]]; then "$MC_BIN" "$@" </dev/null; else mc_mpirun "$NP" "$@"; fi
 }
 
+# A sanitizer report is a failure even when the exit status was expected.
+check_sanitizers() {
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$MC_ERR"; then
+        show_last
+        fail "sanitizer report from: $*"
+    fi
+}
+
 # run_ok CMD...: CMD must exit 0; stdout in $MC_OUT, stderr in $MC_ERR.
 run_ok() {
     local rc=0
@@ -64,6 +72,7 @@ run_ok() {
         show_last
         fail "exit $rc (want 0): $*"
     fi
+    check_sanitizers "$@"
 }
 
 # expect_fail CODE CMD...: CMD must exit with CODE ("nz": any non-zero).
@@ -74,6 +83,7 @@ expect_fail() {
         show_last
         fail "exit $rc (want $want): $*"
     fi
+    check_sanitizers "$@"
 }
 
 assert_eq() {   # assert_eq GOT WANT WHAT

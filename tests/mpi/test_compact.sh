@@ -74,7 +74,7 @@ EOF
 }
 
 store=$MC_TMP/store
-run_ok mc init "$store" --segment-size 4K --fanout 3 --l0-limit 2
+run_ok mc init "$store" --segment-size 2K --fanout 2 --l0-limit 2
 segs=$((20 + RANDOM % 20))
 items=$((60 + RANDOM % 100))
 ow=0.$((3 + RANDOM % 3))
@@ -88,6 +88,12 @@ for round in 1 2 3; do
     [[ $round == 3 ]] && args+=(--dist zipf)
     echo "gen round $round: ${args[*]}"
     run_ok mc gen "$store" "${args[@]}"
+    # Compact between rounds too: later rounds then land on deep levels.
+    if [[ $round != 3 ]]; then
+        dr=$(digest_of "$store")
+        run_ok mc compact "$store" --progress none
+        assert_eq "$(digest_of "$store")" "$dr" "digest after compact in round $round"
+    fi
 done
 d0=$(digest_of "$store")
 

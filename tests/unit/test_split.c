@@ -96,8 +96,8 @@ static void one_trial(size_t nuppers, size_t nlowers, size_t want)
     size_t n = 0;
     assert_int_equal(mc_split_request(&parent, want, m, &s, &n, &err), MC_OK);
     assert_true(n >= 1 && n <= want);
-    if (nlowers >= want && want > 1)
-        assert_true(n > 1);   /* enough lowers: it does cut */
+    if (nlowers)
+        assert_true(n <= nlowers);   /* cuts only between lowers */
 
     /* Every lower in exactly one slice, inside its range; uppers in all. */
     size_t seen = 0;
@@ -173,6 +173,33 @@ static void test_split_uppers_only(void **state)
         one_trial(1 + rnd() % 6, 0, 2 + rnd() % 8);
 }
 
+/* Ten lowers of equal size in four slices: cut at lowers 3, 5 and 8. */
+static void test_even_lowers_even_slices(void **state)
+{
+    (void)state;
+    mc_params p;
+    mc_params_default(&p);
+    mc_manifest *m = NULL;
+    mc_err err = {0};
+    assert_int_equal(mc_manifest_create(&p, &m, &err), MC_OK);
+    mc_request parent;
+    random_parent(&parent, m, 1, 10);
+    for (size_t j = 1; j < parent.ninputs; j++)
+        parent.inputs[j].bytes = 100;
+    mc_request *s = NULL;
+    size_t n = 0;
+    assert_int_equal(mc_split_request(&parent, 4, m, &s, &n, &err), MC_OK);
+    assert_int_equal(n, 4);
+    size_t expect[4] = {3, 2, 3, 2};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(s[i].ninputs - s[i].nuppers, expect[i]);
+        mc_request_clear(&s[i]);
+    }
+    free(s);
+    mc_request_clear(&parent);
+    mc_manifest_destroy(&m);
+}
+
 static void test_no_split_when_one_wanted(void **state)
 {
     (void)state;
@@ -189,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_with_lowers),
         cmocka_unit_test(test_split_uppers_only),
+        cmocka_unit_test(test_even_lowers_even_slices),
         cmocka_unit_test(test_no_split_when_one_wanted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
