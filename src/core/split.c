@@ -26,6 +26,8 @@ static void bounds_clear(bounds *b)
 
 static mc_status bounds_push(bounds *b, const uint8_t *p, size_t len, mc_err *err)
 {
+    if (len >= MC_KEY_MAX)
+        return MC_OK; /* its successor (K + "\0") would not be a valid key bound */
     if (b->n && mc_key_cmp(b->keys[b->n - 1].p, b->keys[b->n - 1].len, p, len) >= 0)
         return MC_OK; /* keep them strictly increasing */
     mc_key *k = realloc(b->keys, (b->n + 1) * sizeof *k);
@@ -39,6 +41,7 @@ static mc_status bounds_push(bounds *b, const uint8_t *p, size_t len, mc_err *er
     return st;
 }
 
+/* K may end a slice: inside the parent's range and below its end. */
 static bool in_parent(const mc_request *parent, const uint8_t *k, size_t len)
 {
     if ((parent->flags & MC_REQ_HAS_LO) && mc_key_cmp(k, len, parent->lo.p, parent->lo.len) < 0)
