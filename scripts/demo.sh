@@ -20,7 +20,16 @@ REPORT=$ROOT/build/demo-report.json
 NP=${MC_DEMO_RANKS:-4}
 
 say() { printf '\n== %s\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s|$ROOT/||g" >&2; "$@"; }
+# run CMD...: show the command (shell-quoted where needed, paths relative), run it.
+run() {
+    local a line='$'
+    for a in "$@"; do
+        a=${a#"$ROOT/"}
+        if [[ $a =~ ^[A-Za-z0-9_./:=+-]+$ ]]; then line+=" $a"; else line+=" '$a'"; fi
+    done
+    echo "$line" >&2
+    "$@"
+}
 mpi() { run mpirun -n "$NP" --oversubscribe --bind-to none "$BIN" "$@"; }
 timed() { local what=$1 t0=$SECONDS; shift; "$@"; echo "   ($what took $((SECONDS - t0)) s)"; }
 

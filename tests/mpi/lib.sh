@@ -15,6 +15,7 @@ NP=${1:-1}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_mpi_yield_when_idle=1 HDF5_USE_FILE_LOCKING=FALSE
 export PYTHONPATH="$MC_SRC/tests/interop${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1            # no __pycache__ in the source tree
 
 if [[ ! -x $MC_BIN ]]; then
     echo "FAIL: mpicompact binary not found at $MC_BIN (set MC_BIN)" >&2
@@ -22,7 +23,12 @@ if [[ ! -x $MC_BIN ]]; then
 fi
 
 MC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mctest.XXXXXX")
-mc_cleanup() { rm -rf "$MC_TMP"; }
+MC_KILL=()                                   # pids of helpers to stop on exit
+mc_cleanup() {
+    local p
+    for p in "${MC_KILL[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$MC_TMP"
+}
 trap mc_cleanup EXIT
 
 MC_SEED=${MC_SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000000 ))}

@@ -167,8 +167,9 @@ check_seg_dir "$G"
 
 # --- the lock ----------------------------------------------------------------
 host=$(hostname)
-sleep 100 &
+sleep 100 >/dev/null 2>&1 &
 holder=$!
+MC_KILL+=("$holder")
 printf 'host=%s pid=%s jobid=- command=gen started=2024-01-01T00:00:00Z\n' "$host" "$holder" >"$G/LOCK"
 before=$(snapshot "$G")
 expect_fail nz mc gen "$G" --segments 1 --items 10 --seed 1
@@ -180,7 +181,7 @@ expect_fail nz mc add "$G" "$MC_TMP/bin.h5"
 assert_grep "$holder" "$MC_ERR" "add: lock message names the holder's pid"
 # Readers do not need the lock.
 run_ok mc verify "$G"
-kill "$holder"; wait "$holder" 2>/dev/null || true
+kill "$holder"; wait "$holder" 2>/dev/null || true; MC_KILL=()
 # The holder is dead (same host): the lock is stale and taken over.
 run_ok mc gen "$G" --segments 1 --items 10 --seed 1
 [[ ! -e $G/LOCK ]] || { cat "$G/LOCK" >&2; fail "LOCK left after gen took over a stale lock"; }

@@ -15,6 +15,7 @@
 #include "compaction.h"
 #include "fault.h"
 #include "picker.h"
+#include "split.h"
 #include "store.h"
 
 static uint64_t rng_state;
@@ -210,6 +211,18 @@ static void expect_free(expect *e)
     free(e->at_left);
 }
 
+/* GOT and WANT hold the same items: keys, values, seqs, kinds. */
+static void assert_items_equal(const titem *got, const titem *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(mc_key_cmp(got[i].key, got[i].key_len, want[i].key, want[i].key_len), 0);
+        assert_int_equal(got[i].seq, want[i].seq);
+        assert_int_equal(got[i].kind, want[i].kind);
+        assert_int_equal(got[i].value_len, want[i].value_len);
+        assert_memory_equal(got[i].value, want[i].value, want[i].value_len);
+    }
+}
+
 /* Reads RESP's outputs at LEVEL in key order and compares with WANT. */
 static void check_level_output(const char *store, const mc_request *req, const mc_response *resp, unsigned level,
                                const titem *want, size_t nwant)
@@ -235,13 +248,7 @@ static void check_level_output(const char *store, const mc_request *req, const m
         ngot += k;
     }
     assert_int_equal(ngot, nwant);
-    for (size_t i = 0; i < nwant; i++) {
-        assert_int_equal(mc_key_cmp(got[i].key, got[i].key_len, want[i].key, want[i].key_len), 0);
-        assert_int_equal(got[i].seq, want[i].seq);
-        assert_int_equal(got[i].kind, want[i].kind);
-        assert_int_equal(got[i].value_len, want[i].value_len);
-        assert_memory_equal(got[i].value, want[i].value, want[i].value_len);
-    }
+    assert_items_equal(got, want, nwant);
     free(got);
 }
 
@@ -281,43 +288,61 @@ static size_t make_items(const titem *pool, size_t a, size_t b, titem *out, uint
     return n;
 }
 
-static void add_input(mc_request *req, const mc_seg_meta *meta)
+/* A random request whose input files are in a store. */
+typedef struct trial {
+    mc_request req;         /* no output segnos yet */
+    titem *all;             /* every input item */
+    size_t nall;
+    bool has_beyond;
+    mc_seg_meta beyond;     /* sticky: a lower past the split, not taken (not an input) */
+} trial;
+
+static void trial_clear(trial *t)
 {
-    req->inputs[req->ninputs++] = *meta;
+    mc_request_clear(&t->req);
+    free(t->all);
+    if (t->has_beyond)
+        mc_seg_meta_clear(&t->beyond);
+    memset(t, 0, sizeof *t);
 }
 
-/* One random request in STORE, its segnos from BASE on. */
-static void random_trial(const char *store, uint64_t base)
+/* Builds in STORE a random request with NUPPERS uppers at UPPER_LEVEL and
+ * up to 4 lowers at the next level, input segnos from BASE on. The lowers
+ * are disjoint slices of a key pool; the first upper spans from inside the
+ * first lower to inside (or, sticky, past) the last; the other uppers start
+ * inside the first upper's range. Versions of a key get unique seqs in
+ * random order (no input is always newer); about 30% of items are deletes. */
+static void build_trial(const char *store, uint64_t base, unsigned upper_level, size_t nuppers, trial *t)
 {
-    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 4, .segment_size = 20 + rnd_below(300)};
+    enum { NSEQ = 4000 };
+    memset(t, 0, sizeof *t);
     titem pool[400];
     size_t np = key_pool(pool, 400);
     assert_true(np > 60);
-    uint64_t seqs[2000];
+    uint64_t *seqs = calloc(NSEQ, sizeof *seqs);
+    assert_non_null(seqs);
     size_t nseq = 0;
-    for (size_t i = 0; i < 2000; i++)
+    for (size_t i = 0; i < NSEQ; i++)
         seqs[i] = i + 1;
-    for (size_t i = 1999; i > 0; i--) {   /* unique seqs, random order: no input is always newer */
+    for (size_t i = NSEQ - 1; i > 0; i--) {
         size_t j = rnd_below(i + 1);
-        uint64_t t = seqs[i];
+        uint64_t x = seqs[i];
         seqs[i] = seqs[j];
-        seqs[j] = t;
+        seqs[j] = x;
     }
-    titem *all = calloc(2000, sizeof *all);
+    t->all = calloc(NSEQ, sizeof *t->all);
     titem *buf = calloc(np, sizeof *buf);
-    assert_non_null(all);
+    assert_non_null(t->all);
     assert_non_null(buf);
-    size_t nall = 0;
-    mc_request req = {.id = 1 + rnd_below(100), .upper_level = 1, .out_level = 2, .segment_size = prm.segment_size,
-                      .nuppers = 1};
-    req.inputs = calloc(8, sizeof *req.inputs);
-    assert_non_null(req.inputs);
-    /* lowers: disjoint slices of the pool; the upper spans from inside the
-     * first to inside (or, sticky, past) the last */
+    mc_request *req = &t->req;
+    *req = (mc_request){.id = 1 + rnd_below(100), .upper_level = (uint8_t)upper_level,
+                        .out_level = (uint8_t)(upper_level + 1), .segment_size = 20 + rnd_below(300),
+                        .nuppers = nuppers};
+    req->inputs = calloc(nuppers + 4, sizeof *req->inputs);
+    assert_non_null(req->inputs);
     size_t nlow = rnd_below(5);
     bool sticky = nlow > 0 && rnd_below(2);
     size_t cuts[10], q = np / (2 * 5 + 2);
-    mc_seg_meta metas[8];
     for (size_t l = 0; l < nlow; l++) {
         cuts[2 * l] = q * (2 * l + 1) + rnd_below(q / 2);
         cuts[2 * l + 1] = cuts[2 * l] + 1 + rnd_below(q);
@@ -329,71 +354,98 @@ static void random_trial(const char *store, uint64_t base)
     } else {
         size_t last_min = cuts[2 * nlow - 2], last_max = cuts[2 * nlow - 1];
         ua = rnd_below(cuts[1] + 1);   /* reaches into the first lower */
-        ub = sticky ? last_max + 1 + rnd_below(np - last_max - 1) : last_min + rnd_below(np - last_min);
+        size_t from = last_min > ua ? last_min : ua;   /* never before ua (one lower: ua may pass its min) */
+        ub = sticky ? last_max + 1 + rnd_below(np - last_max - 1) : from + rnd_below(np - from);
     }
-    size_t n = make_items(pool, ua, ub, buf, seqs, &nseq);
-    write_segment(store, base, 1, buf, n, &metas[0]);
-    memcpy(all + nall, buf, n * sizeof *buf);
-    nall += n;
-    add_input(&req, &metas[0]);
-    for (size_t l = 0; l < nlow; l++) {
-        n = make_items(pool, cuts[2 * l], cuts[2 * l + 1], buf, seqs, &nseq);
-        write_segment(store, base + 1 + l, 2, buf, n, &metas[1 + l]);
-        memcpy(all + nall, buf, n * sizeof *buf);
-        nall += n;
-        add_input(&req, &metas[1 + l]);
+    uint64_t segno = base;
+    for (size_t u = 0; u < nuppers + nlow; u++) {
+        size_t a, b;
+        unsigned level = u < nuppers ? upper_level : upper_level + 1;
+        if (u == 0) {
+            a = ua, b = ub;
+        } else if (u < nuppers) {
+            a = ua + rnd_below(ub - ua + 1);
+            b = a + rnd_below(np - a);
+        } else {
+            a = cuts[2 * (u - nuppers)], b = cuts[2 * (u - nuppers) + 1];
+        }
+        size_t n = make_items(pool, a, b, buf, seqs, &nseq);
+        assert_true(nseq <= NSEQ);
+        write_segment(store, segno++, level, buf, n, &req->inputs[req->ninputs++]);
+        memcpy(t->all + t->nall, buf, n * sizeof *buf);
+        t->nall += n;
     }
-    if (nlow == 0 && rnd_below(2))
-        req.out_level = 1;   /* a rewrite in place */
+    if (nlow == 0 && upper_level > 0 && rnd_below(2))
+        req->out_level = (uint8_t)upper_level;   /* a rewrite in place */
     if (sticky) {
-        req.flags |= MC_REQ_STICKY;
-        const mc_seg_meta *z = &req.inputs[req.ninputs - 1];
-        assert_int_equal(mc_key_set(&req.split, z->max_key, z->max_key_len, NULL), MC_OK);
+        req->flags |= MC_REQ_STICKY;
+        const mc_seg_meta *z = &req->inputs[req->ninputs - 1];
+        assert_int_equal(mc_key_set(&req->split, z->max_key, z->max_key_len, NULL), MC_OK);
+        size_t a = cuts[2 * nlow - 1] + 1;   /* the lower that was not taken */
+        size_t n = make_items(pool, a, a + rnd_below(np - a), buf, seqs, &nseq);
+        write_segment(store, segno++, upper_level + 1, buf, n, &t->beyond);
+        t->has_beyond = true;
     }
     if (rnd_below(5) == 0)
-        req.flags |= MC_REQ_KEEP_DELETES;
-    req.nguards = rnd_below(4);
-    req.guards = calloc(4, sizeof *req.guards);
-    for (size_t g = 0; g < req.nguards; g++) {
+        req->flags |= MC_REQ_KEEP_DELETES;
+    req->nguards = rnd_below(4);
+    req->guards = calloc(4, sizeof *req->guards);
+    assert_non_null(req->guards);
+    for (size_t g = 0; g < req->nguards; g++) {
         size_t a = rnd_below(np), b = a + rnd_below(np - a);
         if (rnd_below(3) == 0)
             b = a;   /* a guard on a single key */
-        mc_key_set(&req.guards[g].lo, pool[a].key, pool[a].key_len, NULL);
-        mc_key_set(&req.guards[g].hi, pool[b].key, pool[b].key_len, NULL);
-        req.guards[g].min_seq = 1 + rnd_below(2000);
+        mc_key_set(&req->guards[g].lo, pool[a].key, pool[a].key_len, NULL);
+        mc_key_set(&req->guards[g].hi, pool[b].key, pool[b].key_len, NULL);
+        req->guards[g].min_seq = 1 + rnd_below(NSEQ);
     }
-    alloc_segnos(&req, base + 10);
-    mc_err err = {0};
-    if (mc_request_check(&req, &err) != MC_OK)
-        fail_msg("test built a bad request: %s", err.msg);
+    free(buf);
+    free(seqs);
+}
 
-    mc_response resp;
-    if (mc_compact_run(store, &req, NULL, &resp, &err) != MC_OK)
-        fail_msg("compaction: %s", err.msg);
-    assert_int_equal(resp.status, MC_OK);
-    assert_int_equal(resp.id, req.id);
-    if (mc_response_validate(&req, &resp, &err) != MC_OK)
+/* RESP answers REQ, which read ALL: OK, valid, and equal to the model
+ * (outputs sorted by level and key here). */
+static void check_against_model(const char *store, const mc_request *req, mc_response *resp, titem *all,
+                                size_t nall)
+{
+    mc_err err = {0};
+    assert_int_equal(resp->status, MC_OK);
+    assert_int_equal(resp->id, req->id);
+    if (mc_response_validate(req, resp, &err) != MC_OK)
         fail_msg("own response invalid: %s", err.msg);
-    qsort(resp.outputs, resp.noutputs, sizeof *resp.outputs, meta_key_cmp);
+    qsort(resp->outputs, resp->noutputs, sizeof *resp->outputs, meta_key_cmp);
     expect e;
-    model(&req, all, nall, &e);
-    check_level_output(store, &req, &resp, req.out_level, e.at_out, e.nout);
-    if (sticky)
-        check_level_output(store, &req, &resp, req.upper_level, e.at_left, e.nleft);
+    model(req, all, nall, &e);
+    check_level_output(store, req, resp, req->out_level, e.at_out, e.nout);
+    if (req->flags & MC_REQ_STICKY)
+        check_level_output(store, req, resp, req->upper_level, e.at_left, e.nleft);
     else
         assert_int_equal(e.nleft, 0);
-    assert_int_equal(resp.stats.items_in, e.items_in);
-    assert_int_equal(resp.stats.items_out, e.nout + e.nleft);
-    assert_int_equal(resp.stats.overwrites_dropped, e.overwrites);
-    assert_int_equal(resp.stats.deletes_dropped, e.dropped);
+    assert_int_equal(resp->stats.items_in, e.items_in);
+    assert_int_equal(resp->stats.items_out, e.nout + e.nleft);
+    assert_int_equal(resp->stats.overwrites_dropped, e.overwrites);
+    assert_int_equal(resp->stats.deletes_dropped, e.dropped);
+    expect_free(&e);
+}
+
+/* One random request in STORE, its segnos from BASE on. */
+static void random_trial(const char *store, uint64_t base)
+{
+    trial t;
+    build_trial(store, base, 1, 1, &t);
+    alloc_segnos(&t.req, base + 10);
+    mc_err err = {0};
+    if (mc_request_check(&t.req, &err) != MC_OK)
+        fail_msg("test built a bad request: %s", err.msg);
+    mc_response resp;
+    if (mc_compact_run(store, &t.req, NULL, &resp, &err) != MC_OK)
+        fail_msg("compaction: %s", err.msg);
+    check_against_model(store, &t.req, &resp, t.all, t.nall);
     /* outputs used the first allocated segnos */
     for (size_t i = 0; i < resp.noutputs; i++)
         assert_true(resp.outputs[i].segno >= base + 10 && resp.outputs[i].segno < base + 10 + resp.noutputs);
-    expect_free(&e);
     mc_response_clear(&resp);
-    mc_request_clear(&req);
-    free(all);
-    free(buf);
+    trial_clear(&t);
 }
 
 static void test_random_against_model(void **state)
@@ -403,6 +455,166 @@ static void test_random_against_model(void **state)
     new_store(store, sizeof store, NULL);
     for (uint64_t t = 0; t < 40; t++)
         random_trial(store, 1 + t * 1000);
+}
+
+/* Every item of the outputs at LEVEL among OUTS (any order; disjoint key
+ * ranges), in key order; *n gets the count. */
+static titem *level_items(const char *store, const mc_seg_meta *outs, size_t nouts, unsigned level, size_t *n)
+{
+    mc_seg_meta *sorted = calloc(nouts + 1, sizeof *sorted);
+    assert_non_null(sorted);
+    size_t ns = 0, cap = 1;
+    for (size_t i = 0; i < nouts; i++)
+        if (outs[i].level == level) {
+            sorted[ns++] = outs[i];   /* shallow: read only */
+            cap += outs[i].nitems;
+        }
+    qsort(sorted, ns, sizeof *sorted, meta_key_cmp);
+    titem *items = calloc(cap, sizeof *items);
+    assert_non_null(items);
+    *n = 0;
+    for (size_t i = 0; i < ns; i++) {
+        if (i > 0)
+            assert_true(mc_key_cmp(sorted[i - 1].max_key, sorted[i - 1].max_key_len, sorted[i].min_key,
+                                   sorted[i].min_key_len) < 0);
+        *n += read_segment(store, sorted[i].segno, items + *n, cap - *n);
+    }
+    free(sorted);
+    return items;
+}
+
+/* KEY is inside slice S's [lo, hi]. */
+static bool in_slice(const mc_request *s, const uint8_t *key, size_t len)
+{
+    if ((s->flags & MC_REQ_HAS_LO) && mc_key_cmp(key, len, s->lo.p, s->lo.len) < 0)
+        return false;
+    return !(s->flags & MC_REQ_HAS_HI) || mc_key_cmp(key, len, s->hi.p, s->hi.len) <= 0;
+}
+
+static uint64_t split_trials, split_cut;   /* trials run, and those cut in 2 or more */
+
+/* One random level-0 request (several overlapping uppers, deletes and
+ * overwrites, lowers in level 1, tiny segments) run whole and cut in
+ * slices: the slices' outputs together are the whole run's, item for item,
+ * each inside its slice's range, and the joined unit validates and applies. */
+static void split_trial(const char *store, uint64_t base)
+{
+    mc_params prm = {.fanout = 2, .l0_limit = 1, .levels = 4, .segment_size = 64};
+    trial t;
+    build_trial(store, base, 0, 2 + rnd_below(5), &t);
+    prm.segment_size = t.req.segment_size;
+    mc_manifest *m = NULL;
+    mc_err err = {0};
+    assert_int_equal(mc_manifest_create(&prm, &m, &err), MC_OK);
+    mc_manifest_set_next_segno(m, base + 100);
+    for (size_t i = 0; i < t.req.ninputs; i++)
+        if (mc_manifest_add(m, &t.req.inputs[i], &err) != MC_OK)
+            fail_msg("adding input %zu: %s", i, err.msg);
+    if (t.has_beyond)
+        assert_int_equal(mc_manifest_add(m, &t.beyond, &err), MC_OK);
+    mc_request *req = &t.req;
+    req->nsegnos = mc_request_max_outputs(req);
+    req->segnos = calloc(req->nsegnos, sizeof *req->segnos);
+    assert_non_null(req->segnos);
+    uint64_t first = mc_manifest_alloc_segnos(m, req->nsegnos);
+    for (size_t i = 0; i < req->nsegnos; i++)
+        req->segnos[i] = first + i;
+    if (mc_request_check(req, &err) != MC_OK)
+        fail_msg("test built a bad request: %s", err.msg);
+
+    /* The whole request on one worker, checked against the model. */
+    mc_response whole;
+    if (mc_compact_run(store, req, NULL, &whole, &err) != MC_OK)
+        fail_msg("whole compaction: %s", err.msg);
+    check_against_model(store, req, &whole, t.all, t.nall);
+
+    /* The same cut in slices, each run on its own. */
+    size_t want = 2 + rnd_below(5), n = 0;
+    mc_request *s = NULL;
+    if (mc_split_request(req, want, m, &s, &n, &err) != MC_OK)
+        fail_msg("split: %s", err.msg);
+    assert_true(n >= 1 && n <= want);
+    split_trials++;
+    split_cut += n > 1;
+    mc_response *resps = calloc(n, sizeof *resps);
+    assert_non_null(resps);
+    for (size_t i = 0; i < n; i++) {
+        s[i].id = req->id + 1 + i;
+        if (mc_request_check(&s[i], &err) != MC_OK)
+            fail_msg("slice %zu of %zu: %s", i, n, err.msg);
+        if (mc_compact_run(store, &s[i], NULL, &resps[i], &err) != MC_OK)
+            fail_msg("slice %zu of %zu: %s", i, n, err.msg);
+        if (mc_response_validate(&s[i], &resps[i], &err) != MC_OK)
+            fail_msg("slice %zu of %zu: response invalid: %s", i, n, err.msg);
+        for (size_t j = 0; j < resps[i].noutputs; j++) {
+            const mc_seg_meta *o = &resps[i].outputs[j];
+            assert_true(in_slice(&s[i], o->min_key, o->min_key_len));
+            assert_true(in_slice(&s[i], o->max_key, o->max_key_len));
+            for (size_t k = 0; k < whole.noutputs; k++)
+                assert_int_not_equal(o->segno, whole.outputs[k].segno);
+        }
+    }
+    mc_request jreq;
+    mc_response jresp;
+    if (mc_split_join(req, s, resps, n, &jreq, &jresp, &err) != MC_OK)
+        fail_msg("join: %s", err.msg);
+    /* Item for item, at the out level and (sticky) the upper level. */
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned level = pass == 0 ? req->out_level : req->upper_level;
+        if (pass == 1 && !(req->flags & MC_REQ_STICKY))
+            break;
+        size_t nw = 0, ns = 0;
+        titem *w = level_items(store, whole.outputs, whole.noutputs, level, &nw);
+        titem *u = level_items(store, jresp.outputs, jresp.noutputs, level, &ns);
+        assert_int_equal(ns, nw);
+        assert_items_equal(u, w, nw);
+        free(w);
+        free(u);
+    }
+    assert_int_equal(jresp.stats.items_in, whole.stats.items_in);
+    assert_int_equal(jresp.stats.items_out, whole.stats.items_out);
+    assert_int_equal(jresp.stats.bytes_in, whole.stats.bytes_in);
+    assert_int_equal(jresp.stats.bytes_out, whole.stats.bytes_out);
+    assert_int_equal(jresp.stats.deletes_dropped, whole.stats.deletes_dropped);
+    assert_int_equal(jresp.stats.overwrites_dropped, whole.stats.overwrites_dropped);
+    /* The joined unit validates and applies; the levels below 0 stay disjoint. */
+    if (mc_response_validate(&jreq, &jresp, &err) != MC_OK)
+        fail_msg("joined response invalid (%zu slices): %s", n, err.msg);
+    if (mc_manifest_apply(m, &jreq, &jresp, &err) != MC_OK)
+        fail_msg("joined response not applied (%zu slices): %s", n, err.msg);
+    for (size_t i = 0; i < req->ninputs; i++)
+        assert_null(mc_manifest_find(m, req->inputs[i].segno));
+    for (size_t i = 0; i < jresp.noutputs; i++)
+        assert_non_null(mc_manifest_find(m, jresp.outputs[i].segno));
+    for (unsigned l = 1; l < prm.levels; l++)
+        for (size_t i = 1; i < mc_manifest_level_count(m, l); i++) {
+            const mc_seg_meta *a = mc_manifest_level_at(m, l, i - 1), *b = mc_manifest_level_at(m, l, i);
+            assert_true(mc_key_cmp(a->max_key, a->max_key_len, b->min_key, b->min_key_len) < 0);
+        }
+    mc_request_clear(&jreq);
+    mc_response_clear(&jresp);
+    for (size_t i = 0; i < n; i++) {
+        mc_response_clear(&resps[i]);
+        mc_request_clear(&s[i]);
+    }
+    free(resps);
+    free(s);
+    mc_response_clear(&whole);
+    mc_manifest_destroy(&m);
+    trial_clear(&t);
+}
+
+static void test_split_matches_whole(void **state)
+{
+    (void)state;
+    char store[1200];
+    new_store(store, sizeof store, NULL);
+    split_trials = split_cut = 0;
+    for (uint64_t t = 0; t < 40; t++)
+        split_trial(store, 1 + t * 100000);
+    printf("split: %llu of %llu requests cut in 2 or more slices\n", (unsigned long long)split_cut,
+           (unsigned long long)split_trials);
+    assert_true(split_cut * 2 >= split_trials);
 }
 
 /* Exactly 10 bytes per item, segment size 100: outputs of 10 items. */
@@ -650,6 +862,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_split_matches_whole),
         cmocka_unit_test(test_split_at_segment_size),
         cmocka_unit_test(test_guard_keeps_delete),
         cmocka_unit_test(test_failures_remove_outputs),
