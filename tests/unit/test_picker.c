@@ -311,8 +311,10 @@ static void test_random_normal(void **state)
         mc_manifest_destroy(&m);
     }
     report_seen("normal");
-    /* the random stores are built so that all of these happen */
-    assert_true(seen.sticky > 0 && seen.guarded > 0 && seen.keep_deletes > 0 && seen.moves > 0);
+    /* the random stores are built so that all of these happen (sticky picks
+     * are rarer since level 0 takes up to 4 * (fanout + 1) lowers: test_sticky
+     * covers them) */
+    assert_true(seen.guarded > 0 && seen.keep_deletes > 0 && seen.moves > 0);
     assert_true(seen.max_l0 >= 2);
 }
 
