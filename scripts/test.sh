@@ -13,6 +13,19 @@ JOBS=${MC_TEST_JOBS:-2}
 t_start=$SECONDS
 failed=()
 phase() { printf '\n==== %s\n' "$*"; }
+# Counts from every ctest run's closing line ("N% tests passed, F tests
+# failed out of T"), summed for the final "P passed, F failed" line.
+npass=0 nfail=0
+count_ctest() {
+    local line t f
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -n 1)
+    if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        f=${BASH_REMATCH[1]} t=${BASH_REMATCH[2]}
+        npass=$((npass + t - f)) nfail=$((nfail + f))
+    fi
+}
+ctest_log=$(mktemp)
+trap 'rm -f "$ctest_log"' EXIT
 
 phase "setup and build (build/)"
 if ! bash scripts/setup.sh; then
@@ -23,7 +36,9 @@ t_build=$((SECONDS - t_start))
 
 phase "ctest: all tests (build/)"
 t0=$SECONDS
-(cd build && ctest --no-tests=error --output-on-failure -j"$JOBS") || failed+=("ctest")
+(cd build && ctest --no-tests=error --output-on-failure -j"$JOBS") 2>&1 | tee "$ctest_log"
+((PIPESTATUS[0] == 0)) || failed+=("ctest")
+count_ctest "$ctest_log"
 t_ctest=$((SECONDS - t0))
 
 phase "sanitizer build (build-asan/, -DMC_SANITIZE=ON)"
@@ -31,7 +46,9 @@ t0=$SECONDS
 if cmake -S . -B build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
    cmake --build build-asan -j"$(nproc)"; then
     phase "ctest under ASan/UBSan: unit tests"
-    (cd build-asan && ctest --no-tests=error --output-on-failure -j"$JOBS" -L unit) || failed+=("asan-unit")
+    (cd build-asan && ctest --no-tests=error --output-on-failure -j"$JOBS" -L unit) 2>&1 | tee "$ctest_log"
+    ((PIPESTATUS[0] == 0)) || failed+=("asan-unit")
+    count_ctest "$ctest_log"
     # Open MPI's own allocations are never freed (and LeakSanitizer crashes
     # on its threads): no leak checking of the binary. A sanitizer exit status
     # of its own keeps a report from passing for an expected exit 1; the
@@ -39,8 +56,10 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
     phase "ctest under ASan/UBSan: MPI tests at 1 rank, interop tests"
     (cd build-asan &&
         ASAN_OPTIONS=detect_leaks=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:exitcode=87 \
-        ctest --no-tests=error --output-on-failure -j"$JOBS" -L 'mpi|interop' -R '(/np1$|^interop/)') ||
-        failed+=("asan-mpi")
+        ctest --no-tests=error --output-on-failure -j"$JOBS" -L 'mpi|interop' -R '(/np1$|^interop/)') 2>&1 |
+        tee "$ctest_log"
+    ((PIPESTATUS[0] == 0)) || failed+=("asan-mpi")
+    count_ctest "$ctest_log"
 else
     failed+=("asan-build")
 fi
@@ -50,6 +69,8 @@ total=$((SECONDS - t_start))
 times="setup+build ${t_build}s, ctest ${t_ctest}s, asan ${t_asan}s, total ${total}s"
 if ((${#failed[@]})); then
     echo "test.sh: FAIL (${failed[*]}; $times)"
+    echo "tests: $npass passed, $nfail failed"
     exit 1
 fi
 echo "test.sh: PASS ($times)"
+echo "tests: $npass passed, $nfail failed"
