@@ -20,9 +20,9 @@ set -euo pipefail
 die() { echo "slurm_up: $*" >&2; exit 1; }
 
 [[ $# == 1 ]] || { echo "usage: slurm_up.sh DIR" >&2; exit 2; }
+[[ $(id -u) == 0 ]] || { echo "slurm_up: needs root (munged runs as munge, Slurm as root)" >&2; exit 77; }
 DIR=$(cd "$1" && pwd) || die "no such directory: $1"
 [[ -z $(ls -A "$DIR") ]] || die "$DIR is not empty"
-[[ $(id -u) == 0 ]] || { echo "slurm_up: needs root (munged runs as munge, Slurm as root)" >&2; exit 77; }
 
 # --- packages ---------------------------------------------------------------
 PACKAGES=(slurmctld slurmd slurm-client munge)
@@ -114,6 +114,7 @@ ReturnToService=2
 MailProg=/bin/true
 KillWait=5
 MinJobAge=600
+SchedulerParameters=batch_sched_delay=0
 InactiveLimit=0
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES

@@ -5,6 +5,8 @@
 #   1. gen.sbatch (mpirun) creates a store; compact.sbatch compacts it: both
 #      exit 0, compact ran on 4 ranks with a --time-limit derived from the
 #      job's time left, the digest is unchanged, verify is clean.
+#      A lock of another host naming that (ended) job: compact.sbatch exits 1;
+#      with MC_TAKE_STALE_LOCK=1 it removes the lock and exits 0.
 #   2. gen.sbatch (srun --mpi=pmix) adds segments; compact.sbatch with
 #      MC_RESUBMIT=0 gets USR1 mid-way (scancel --signal=USR1 --batch): it
 #      drains and the job exits 3; verify clean, digest unchanged.
@@ -16,6 +18,7 @@
 # and there is no apt-get to install them. Environment as for tests/mpi
 # (MC_BIN, MC_SEED); MC_KEEP_TMP=1 keeps the temporary directory.
 [[ $(id -u) == 0 ]] || { echo "SKIP: test_jobs.sh needs root (private Slurm)"; exit 77; }
+# shellcheck source=tests/mpi/lib.sh
 source "$(dirname "$0")/../mpi/lib.sh"
 
 JOBS=$MC_SRC/jobs
@@ -43,6 +46,8 @@ teardown() {
     exit $rc
 }
 trap teardown EXIT
+trap 'exit 130' INT    # the EXIT trap then tears the cluster down
+trap 'exit 143' TERM
 
 # On failure: the Slurm logs and every job's output, then the usual report.
 slurm_fail() {
@@ -153,12 +158,28 @@ log=$OUT/compact-$jid.out
 assert_grep 'compact exited 0' "$log" "compact.sbatch log"
 # --time=3: 180 s left at most, minus the 60 s margin, minus the drain's grace.
 tl=$(sed -n 's/.*store .*, time limit \([0-9]*\)$/\1/p' "$log")
-[[ $tl =~ ^[0-9]+$ ]] && ((tl >= 90 && tl <= 110)) ||
+if [[ ! $tl =~ ^[0-9]+$ ]] || ((tl < 90 || tl > 110)); then
     slurm_fail "derived --time-limit '$tl' not in [90, 110] for a 3-minute job"
+fi
 workers=$(py -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["workers"]))' \
     "$MC_TMP/report1.json") || fail "report1.json has no workers"
 assert_eq "$workers" 4 "ranks compact used (the allocation's 4 tasks)"
 check_store "$d0" "compact.sbatch"
+
+# --- 1b. a lock left on another host by a job that has ended ----------------------
+# ($jid, the compact job above, has ended.) compact refuses it; with
+# MC_TAKE_STALE_LOCK=1 the script removes it and compact runs.
+lock="host=elsewhere.invalid pid=1 jobid=$jid command=compact started=2000-01-01T00:00:00Z"
+echo "$lock" >"$STORE/LOCK"
+jid=$(MC_RESUBMIT=0 submit "$JOBS/compact.sbatch" compact)
+expect_job "$jid" 1 "compact.sbatch, store locked by an ended job"
+assert_grep 'locked by host=elsewhere.invalid' "$OUT/compact-$jid.out" "the holder named"
+assert_eq "$(cat "$STORE/LOCK")" "$lock" "the lock after a refused compact"
+jid=$(MC_RESUBMIT=0 MC_TAKE_STALE_LOCK=1 submit "$JOBS/compact.sbatch" compact)
+expect_job "$jid" 0 "compact.sbatch with MC_TAKE_STALE_LOCK=1"
+assert_grep 'removed the stale lock of job [0-9]+ \(COMPLETED\)' "$OUT/compact-$jid.out" \
+    "MC_TAKE_STALE_LOCK=1"
+check_store "$d0" "compact.sbatch with MC_TAKE_STALE_LOCK=1"
 
 # --- 2. more data (srun --mpi=pmix), compact drained by USR1: exit 3 -----------
 jid=$(MC_LAUNCHER="srun --mpi=pmix" MC_SEGMENTS=240 \
