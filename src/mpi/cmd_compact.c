@@ -10,6 +10,7 @@
 #include "log.h"
 #include "parse.h"
 #include "report.h"
+#include "signals.h"
 #include "store.h"
 #include "store_session.h"
 #include "worker.h"
@@ -117,10 +118,13 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
         return rc;
     }
     mc_fault_init(ctx->rank);
+    /* Before anything slow: a drain signal during start-up is not fatal. */
+    mc_signals_install(ctx->rank == 0);
 
     mc_session s;
     rc = mc_session_open(ctx, a.store, "compact", &s);
     if (rc != MC_EXIT_OK) {
+        mc_signals_restore();
         mc_cmdline_free(&cl);
         return rc;
     }
@@ -146,5 +150,6 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
     mc_session_close(&s);
     mc_cmdline_free(&cl);
     MPI_Bcast(&rc, 1, MPI_INT, 0, ctx->comm);
+    mc_signals_restore();
     return rc;
 }

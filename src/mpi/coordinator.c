@@ -14,6 +14,7 @@
 #include "manifest_io.h"
 #include "mpiutil.h"
 #include "picker.h"
+#include "signals.h"
 #include "split.h"
 #include "store.h"
 #include "wire.h"
@@ -26,18 +27,6 @@
 #define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
 #define MAX_SLICES 64               /* most slices one compaction is cut into */
 
-static volatile sig_atomic_t g_drain_signal;
-
-static void on_drain_signal(int sig)
-{
-    (void)sig;
-    g_drain_signal = 1;
-}
-
-static void on_ignored_signal(int sig)
-{
-    (void)sig;
-}
 
 /* One picked compaction from pick to release. It runs as one or more
  * key-range slices (split.h) on different ranks at once; it is applied, as
@@ -100,6 +89,7 @@ typedef struct coord {
 
     bool dry;               /* the picker had nothing: ask again after a change */
     bool stop_picking, draining, abandoned, failed, fatal, local_busy, ending;
+    flight *local;          /* the flight rank 0 is running, or NULL */
     double drain_start, grace;
     double busy;            /* coordinator work, seconds */
     mc_err err;
@@ -274,30 +264,58 @@ static void flight_drop(coord *c, size_t idx)
 }
 
 /* F (no longer running) goes back to the waiting list with a new id and
- * new segnos, or is dropped when nothing more is issued. */
-static void requeue(coord *c, size_t idx)
+ * new segnos (true), or is dropped when nothing more is issued (false). */
+static bool requeue(coord *c, size_t idx)
 {
     flight *f = c->flights[idx];
     if (flight_stale(f)) {
         flight_end(c, idx);
-        return;
+        return false;
     }
     if (c->stop_picking || f->u->doomed) {
         flight_drop(c, idx);
-        return;
+        return false;
     }
     f->sent.id = ++c->next_id;
     uint64_t first = mc_manifest_alloc_segnos(c->m, f->sent.nsegnos);
     for (size_t i = 0; i < f->sent.nsegnos; i++)
         f->sent.segnos[i] = first + i;
     f->rank = -1;
+    return true;
 }
 
-static void drop_waiting(coord *c)
+/* True when some slice of U's current attempt is done or running. */
+static bool unit_under_way(const coord *c, const unit *u)
+{
+    if (u->ndone > 0)
+        return true;
+    for (size_t i = 0; i < c->nflights; i++) {
+        const flight *f = c->flights[i];
+        if (f->u == u && f->rank >= 0 && !flight_stale(f))
+            return true;
+    }
+    return false;
+}
+
+/* Waiting flights of doomed units never go out: they end here. */
+static void end_doomed_waiting(coord *c)
 {
     for (size_t i = c->nflights; i-- > 0;)
-        if (c->flights[i]->rank < 0)
+        if (c->flights[i]->rank < 0 && c->flights[i]->u->doomed)
+            flight_end(c, i);
+}
+
+/* No new work (drain, --strict): flights waiting to be sent are dropped,
+ * except the slices of a unit already under way, which still go out so that
+ * the work done on its other slices is not thrown away. */
+static void drop_waiting(coord *c)
+{
+    end_doomed_waiting(c);
+    for (size_t i = c->nflights; i-- > 0;) {
+        flight *f = c->flights[i];
+        if (f->rank < 0 && !unit_under_way(c, f->u))
             flight_drop(c, i);
+    }
 }
 
 static void stop_running(coord *c, flight *f)
@@ -381,7 +399,9 @@ static flight *unit_start(coord *c, mc_request *req)
                 mc_request_clear(&slices[j]);
             free(slices);
             unit_doom(c, u, false);
-            /* flights already added end with the run */
+            /* flights already added end with the run; without any, it ends now */
+            if (u->nlive == 0)
+                unit_end(c, u);
             go_fatal(c);
             return NULL;
         }
@@ -416,6 +436,7 @@ static bool rank_busy(const coord *c, int rank)
  * two slices queued on one rank run one after the other. */
 static flight *take_work(coord *c, int rank)
 {
+    end_doomed_waiting(c);
     bool leave_slices = rank_busy(c, rank) && idle_ranks(c) > 0;
     for (size_t i = 0; i < c->nflights; i++) {
         flight *f = c->flights[i];
@@ -518,6 +539,15 @@ static void queue_deletes(coord *c, const mc_request *req)
         c->deletes[c->ndeletes++] = req->inputs[i].segno;
 }
 
+/* U's inputs stay as they are for good: listed in the report, doomed. */
+static void unit_quarantine(coord *c, unit *u)
+{
+    for (size_t i = 0; i < u->orig->ninputs; i++)
+        if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
+            go_fatal(c);
+    unit_doom(c, u, true);
+}
+
 /* Every slice of U succeeded: apply them as one unit. */
 static void unit_apply(coord *c, unit *u)
 {
@@ -538,6 +568,7 @@ static void unit_apply(coord *c, unit *u)
     if (st == MC_OK)
         st = mc_manifest_apply(c->m, req, resp, &e);
     if (st == MC_OK) {
+        mc_report_add(c->rep, -1, &resp->stats, true);   /* the unit's totals; workers counted per run */
         queue_deletes(c, u->orig);
         c->dirty = true;
         mc_picker_release(c->picker, u->orig);
@@ -546,10 +577,11 @@ static void unit_apply(coord *c, unit *u)
     } else {
         char inputs[256];
         format_inputs(u->orig, inputs, sizeof inputs);
-        mc_log(c->ctx, "compaction of segments %s cannot be applied: %s; its outputs are removed", inputs, e.msg);
+        mc_log(c->ctx, "compaction of segments %s cannot be applied: %s; its outputs are removed and its "
+               "inputs quarantined", inputs, e.msg);
         c->rep->compactions_failed++;
         c->failed = true;
-        unit_doom(c, u, true);
+        unit_quarantine(c, u);
     }
     mc_request_clear(&joined_req);
     mc_response_clear(&joined_resp);
@@ -617,11 +649,8 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     c->rep->compactions_failed++;
     c->failed = true;
     format_inputs(u->orig, inputs, sizeof inputs);
-    for (size_t i = 0; i < u->orig->ninputs; i++)
-        if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
-            go_fatal(c);
     mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, u->failures);
-    unit_doom(c, u, true);
+    unit_quarantine(c, u);
     /* Its other slices waiting to run are dropped; running ones end when they answer. */
     f->rank = 0;   /* not waiting: ends last, below */
     end_waiting_of(c, u);
@@ -641,6 +670,7 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     flight *f = c->flights[idx];
     unit *u = f->u;
     stop_running(c, f);
+    mc_report_add(c->rep, rank, &resp->stats, false);   /* the rank's run; totals when applied */
     if (flight_stale(f)) {
         /* From an attempt that already failed (or a unit applied without it). */
         remove_outputs(c, &f->sent);
@@ -663,7 +693,6 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     } else {
         snprintf(e.msg, sizeof e.msg, "%s", resp->msg);
     }
-    mc_report_add(c->rep, rank, &resp->stats, st == MC_OK);
     if (st != MC_OK) {
         handle_failure(c, idx, rank, e.msg);
         return;
@@ -673,9 +702,9 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     memset(&f->sent, 0, sizeof f->sent);
     u->resps[f->part] = *resp;
     memset(resp, 0, sizeof *resp);
-    u->ndone++;
-    flight_end(c, idx);
-    if (u->ndone == u->nparts)
+    bool complete = ++u->ndone == u->nparts;
+    flight_end(c, idx);   /* frees U unless COMPLETE (or other flights refer to it) */
+    if (complete)
         unit_apply(c, u);
 }
 
@@ -692,9 +721,10 @@ static void handle_farewell(coord *c, int rank)
             continue;
         stop_running(c, f);
         remove_outputs(c, &f->sent);   /* the worker has stopped writing */
-        c->rep->compactions_reissued++;
-        n++;
-        requeue(c, i);
+        if (requeue(c, i)) {
+            c->rep->compactions_reissued++;
+            n++;
+        }
     }
     mc_log(c->ctx, "rank %d left the job; %zu of its compactions go to other ranks", rank, n);
 }
@@ -783,7 +813,7 @@ static void check_limits(coord *c)
 {
     double t = now();
     bool timed_out = c->opts->time_limit > 0 && t - c->t0 >= c->opts->time_limit;
-    if (!c->draining && (g_drain_signal || timed_out)) {
+    if (!c->draining && (mc_drain_requested || timed_out)) {
         c->draining = true;
         c->stop_picking = true;
         c->drain_start = t;
@@ -832,11 +862,13 @@ static void housekeeping(coord *c)
     c->busy += now() - t;
 }
 
+/* Cancels rank 0's run when the job is abandoned or its result would be
+ * thrown away (its unit restarted, doomed or applied meanwhile). */
 static int poll_hook(void *ctx)
 {
     coord *c = ctx;
     housekeeping(c);
-    return c->abandoned || c->fatal;
+    return c->abandoned || c->fatal || flight_stale(c->local) || c->local->u->doomed;
 }
 
 static void run_local(coord *c, flight *f)
@@ -844,6 +876,7 @@ static void run_local(coord *c, flight *f)
     f->rank = 0;
     c->running++;
     c->local_busy = true;
+    c->local = f;
     mc_compact_hooks hooks = { poll_hook, c };
     mc_response resp;
     double busy_before = c->busy;
@@ -853,6 +886,7 @@ static void run_local(coord *c, flight *f)
     if (resp.stats.seconds < 0)
         resp.stats.seconds = 0;
     c->local_busy = false;
+    c->local = NULL;
     double t = now();
     handle_response(c, 0, &resp);
     c->busy += now() - t;
@@ -905,7 +939,7 @@ static void main_loop(coord *c)
             return;   /* nothing running or waiting, and nothing to pick */
         MPI_Status status;
         if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status,
-                            c->draining ? NULL : &g_drain_signal, WAIT_SLICE)) {
+                            c->draining ? NULL : &mc_drain_requested, WAIT_SLICE)) {
             double t = now();
             handle_message(c, &status, NULL);
             c->busy += now() - t;
@@ -925,15 +959,6 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     c->t0 = c->last_commit = now();
     report->initial_bytes = mc_manifest_total_bytes(m);
 
-    struct sigaction drain = { .sa_handler = on_drain_signal };
-    struct sigaction ignore = { .sa_handler = on_ignored_signal };
-    struct sigaction old_term, old_usr1, old_usr2;
-    sigemptyset(&drain.sa_mask);
-    sigemptyset(&ignore.sa_mask);
-    g_drain_signal = 0;
-    sigaction(SIGTERM, &drain, &old_term);
-    sigaction(SIGUSR1, &drain, &old_usr1);
-    sigaction(SIGUSR2, &ignore, &old_usr2);
 
     mc_picker_opts popts = { .full = opts->full };
     c->load = calloc(size, sizeof *c->load);
@@ -975,9 +1000,6 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     report->wall_seconds = now() - c->t0;
     report->coordinator_busy_seconds = c->busy;
 
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGUSR1, &old_usr1, NULL);
-    sigaction(SIGUSR2, &old_usr2, NULL);
     mc_progress_destroy(&c->progress);
     mc_picker_destroy(&c->picker);
     free(c->flights);

@@ -1,8 +1,9 @@
 /* worker: the compaction loop of ranks >= 1 (worker.h). */
 #include "worker.h"
 
+#include "signals.h"
+
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,18 +14,6 @@
 #include "mpiutil.h"
 #include "wire.h"
 
-static volatile sig_atomic_t g_leave_signal;
-
-static void on_leave_signal(int sig)
-{
-    (void)sig;
-    g_leave_signal = 1;
-}
-
-static void on_ignored_signal(int sig)
-{
-    (void)sig;
-}
 
 mc_status mc_worker_execute(const char *store, const mc_request *req,
                             const mc_compact_hooks *hooks, mc_response *resp)
@@ -126,7 +115,7 @@ static void pump(worker *w, bool block)
 {
     MPI_Status status;
     if (block && !mc_wait_message(w->ctx->comm, 0, MPI_ANY_TAG, &status,
-                                  w->gone ? NULL : &g_leave_signal, -1.0))
+                                  w->gone ? NULL : &mc_leave_requested, -1.0))
         return;
     int flag = block;
     while (!w->stopped && w->failure == MC_OK) {
@@ -145,7 +134,7 @@ static int poll_hook(void *ctx)
 {
     worker *w = ctx;
     pump(w, false);
-    if (g_leave_signal)
+    if (mc_leave_requested)
         w->leaving = true;
     return w->stopped || w->leaving || w->failure != MC_OK;
 }
@@ -194,18 +183,9 @@ mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store)
 {
     worker w = { .ctx = ctx, .store = store, .failure = MC_OK };
     mc_err_clear(&w.err);
-    struct sigaction leave = { .sa_handler = on_leave_signal };
-    struct sigaction ignore = { .sa_handler = on_ignored_signal };
-    struct sigaction old_usr2, old_usr1, old_term;
-    sigemptyset(&leave.sa_mask);
-    sigemptyset(&ignore.sa_mask);
-    g_leave_signal = 0;
-    sigaction(SIGUSR2, &leave, &old_usr2);
-    sigaction(SIGUSR1, &ignore, &old_usr1);
-    sigaction(SIGTERM, &ignore, &old_term);
 
     while (!w.stopped && w.failure == MC_OK) {
-        if (g_leave_signal && !w.gone)
+        if (mc_leave_requested && !w.gone)
             w.leaving = true;
         if (w.leaving) {
             say_farewell(&w);
@@ -229,8 +209,5 @@ mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store)
     queue_drop_all(&w);
     free(w.queue);
     mc_buf_free(&w.msg);
-    sigaction(SIGUSR2, &old_usr2, NULL);
-    sigaction(SIGUSR1, &old_usr1, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     return w.failure;
 }
