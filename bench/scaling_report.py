@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""scaling_report: the table, scaling.json and gnuplot data of bench/compact_scaling.sh.
+
+Reads the raw reports the script left in REP (REP/<name>.r<round>.json for
+each contender and round, plus .stat.json / .meta.json for mpicompact runs,
+base.stat.json, rocksdb-load.json), prints the table on stdout and writes
+OUT/scaling.json and the plot data file. Every figure of a contender is its
+median round (by wall time); all rounds are kept in the JSON.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+LABELS = {"single": "compact --single", "compact": "compact", "full": "compact --full"}
+
+
+def load(rep, name):
+    with open(os.path.join(rep, name)) as f:
+        return json.load(f)
+
+
+def stat_clean(s):
+    s = dict(s)
+    s.pop("store", None)   # a path of the machine that ran it
+    return s
+
+
+def trim(counts):
+    counts = list(counts)
+    while len(counts) > 1 and counts[-1] == 0:
+        counts.pop()
+    return "/".join(map(str, counts))
+
+
+def mc_round(rep, name, rnd):
+    tag = f"{name}.r{rnd}"
+    r, meta, st = load(rep, tag + ".json"), load(rep, tag + ".meta.json"), stat_clean(load(rep, tag + ".stat.json"))
+    return dict(wall=r["wall_seconds"], read=r["bytes_read"], wamp=r["write_amplification"],
+                levels=trim(l["segments"] for l in st["levels"]),
+                cpu=sum(w["busy_seconds"] for w in r["workers"]), ranks=meta["ranks"],
+                raw={"round": rnd, "report": r, "stat_after": st, "args": meta["args"],
+                     "external_seconds": meta["external_seconds"]})
+
+
+def rocks_round(rep, sub, rnd, logical):
+    r = load(rep, f"rocksdb-sub{sub}.r{rnd}.json")
+    return dict(wall=r["seconds"], read=logical, wamp=r["live_bytes"] / logical,
+                levels=trim(r["files_after"]) + " files", cpu=r["cpu_seconds"], ranks=None,
+                raw=dict(r, round=rnd))
+
+
+def contender(name, label, rounds):
+    for x in rounds:
+        x["wall"] = max(x["wall"], 1e-6)   # a store with nothing to do
+    walls = [x["wall"] for x in rounds]
+    med = sorted(rounds, key=lambda x: x["wall"])[(len(rounds) - 1) // 2]   # lower median
+    return dict(name=name, label=label, ranks=med["ranks"], wall=statistics.median(walls),
+                wall_min=min(walls), wall_max=max(walls), walls=walls, read=med["read"],
+                wamp=med["wamp"], levels=med["levels"], cpu=med["cpu"], median_round=med["raw"]["round"],
+                rounds=[x["raw"] for x in rounds])
+
+
+def fmt(v, f):
+    return (f % v) if v is not None else "-"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("rep", "out", "plot", "started", "dropped", "top", "size-mb", "segments", "items",
+              "segment-size", "nproc", "repeat", "hdf5", "mpi", "mpicompact", "cpu", "fs", "digest"):
+        ap.add_argument("--" + a, required=True)
+    ap.add_argument("names", nargs="+")
+    a = ap.parse_args()
+    rep, repeat = a.rep, int(a.repeat)
+    base = stat_clean(load(rep, "base.stat.json"))
+    logical = base["totals"]["bytes"]
+
+    rows = []
+    for n in a.names:
+        rows.append(contender(n, LABELS[n.split("-")[0]], [mc_round(rep, n, i) for i in range(1, repeat + 1)]))
+    for sub in (1, 3):
+        if os.path.exists(os.path.join(rep, f"rocksdb-sub{sub}.r1.json")):
+            label = f"rocksdb {sub} subcompaction" + ("s" if sub > 1 else "")
+            rows.append(contender(f"rocksdb-sub{sub}", label,
+                                  [rocks_round(rep, sub, i, logical) for i in range(1, repeat + 1)]))
+    rload = load(rep, "rocksdb-load.json") if os.path.exists(os.path.join(rep, "rocksdb-load.json")) else None
+
+    by = {r["name"]: r for r in rows}
+    single = by[f"single-n{a.top}"]["wall"]
+    ref3 = by["rocksdb-sub3"]["wall"] if "rocksdb-sub3" in by else None
+    ref1 = by["rocksdb-sub1"]["wall"] if "rocksdb-sub1" in by else None
+    for r in rows:
+        r["mb_per_s"] = logical / 1e6 / r["wall"]
+        r["ratio_vs_single"] = single / r["wall"]
+        r["ratio_vs_rocksdb_sub3"] = ref3 / r["wall"] if ref3 else None
+        r["ratio_vs_rocksdb_sub1"] = ref1 / r["wall"] if ref1 else None
+
+    print(f"\nstore: {logical / 1e6:.1f} MB logical ({base['totals']['items']} items in "
+          f"{base['totals']['segments']} level-0 segments; segment size {a.segment_size}, fanout 10, "
+          f"l0-limit 4); {a.nproc} cores; page cache dropped before each timed phase: {a.dropped}; "
+          f"median of {repeat} interleaved round(s)")
+    hdr = (f"{'run':25} {'ranks':>5} {'wall s':>7} {'min-max s':>11} {'MB/s':>6} {'x single':>8} "
+           f"{'x rdb-3':>7} {'x rdb-1':>7} {'read MB':>7} {'w-amp':>5} {'busy s':>6}  levels after")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        spread = f"{r['wall_min']:.2f}-{r['wall_max']:.2f}"
+        print(f"{r['label']:25} {fmt(r['ranks'], '%d'):>5} {r['wall']:7.2f} {spread:>11} {r['mb_per_s']:6.1f} "
+              f"{r['ratio_vs_single']:7.2f}x {fmt(r['ratio_vs_rocksdb_sub3'], '%6.2fx'):>7} "
+              f"{fmt(r['ratio_vs_rocksdb_sub1'], '%6.2fx'):>7} {r['read'] / 1e6:7.0f} {r['wamp']:5.2f} "
+              f"{r['cpu']:6.1f}  {r['levels']}")
+    if rload:
+        print(f"{'(rocksdb load, untimed)':25} {'':>5} {rload['seconds']:7.2f} {'':>11} "
+              f"{rload['logical_bytes'] / 1e6 / rload['seconds']:6.1f}  {rload['files_after'][0]} L0 files "
+              f"from {rload['segments']} segments (one WriteBatch + flush each)")
+    print("""
+MB/s: the store's logical (key+value) bytes / wall s, one numerator for all, so each ratio is a
+ratio of median wall times: x single = vs compact --single; x rdb-3 / x rdb-1 = vs RocksDB full
+compaction with 3 subcompactions / 1 thread. mpicompact wall = the report's wall_seconds (first pick
+to end: MPI start-up, lock, orphan scan excluded); RocksDB wall = rocksdb_compact_range alone.
+read MB: logical bytes merged (mpicompact bytes_read, moves read nothing; RocksDB reads all).
+w-amp: logical bytes written / store bytes. busy s: sum of per-rank busy seconds (mpicompact) or
+process CPU seconds (RocksDB). RocksDB's result is ONE sorted run (no deletes left), like
+compact --full: compare RocksDB with compact --full. Plain compact only brings each level within
+its limit (levels after: segments per level 0/1/2...), compare it with compact --single.""")
+    for r in rows:
+        if r["name"].startswith("rocksdb"):
+            rr = r["rounds"][[x["round"] for x in r["rounds"]].index(r["median_round"])]
+            print(f"  {r['name']:14} CPU {rr['cpu_seconds']:.1f} s in {rr['seconds']:.1f} s wall "
+                  f"({rr['cpu_seconds'] / rr['seconds']:.2f} cores)")
+            continue
+        rr = r["rounds"][[x["round"] for x in r["rounds"]].index(r["median_round"])]["report"]
+        busy = " ".join(f"r{w['rank']}:{w['busy_seconds']:.1f}/{w['compactions']}" for w in rr["workers"])
+        print(f"  {r['name']:14} busy s/runs per rank {busy}; coordinator {rr['coordinator_busy_seconds']:.2f} s; "
+              f"{rr['compactions_done']} compactions, {rr['moved']} moved, {rr['commits']} commits")
+
+    doc = {
+        "bench": "compact_scaling",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "bench_wall_seconds": time.time() - float(a.started),
+        "params": {"size_mb": int(a.size_mb), "segments": int(a.segments), "items_per_segment": int(a.items),
+                   "segment_size": a.segment_size, "key_size": 16, "value_size": 100, "overwrite": 0.1,
+                   "delete": 0.02, "fanout": 10, "l0_limit": 4, "seed": 42, "top_ranks": int(a.top),
+                   "repeat": repeat},
+        "machine": {"nproc": int(a.nproc), "cpu": a.cpu, "kernel": platform.release(), "filesystem": a.fs,
+                    "page_cache_dropped": a.dropped == "true",
+                    "versions": {"mpicompact": a.mpicompact, "open_mpi": a.mpi, "hdf5": a.hdf5,
+                                 "rocksdb": rload["rocksdb_version"] if rload else None}},
+        "store": base,
+        "digest": a.digest,
+        "units": {"wall": "s, median of the rounds", "mb_per_s": "store logical bytes / 1e6 / wall",
+                  "ratio_vs_*": "reference wall / this wall, same run"},
+        "reference": {"single": f"single-n{a.top}", "rocksdb": "rocksdb-sub3" if ref3 else None},
+        "notes": ["ratios are ratios of wall times within this one run on this one store; 2 shared cores, noisy",
+                  "RocksDB's result is a single sorted run, like compact --full; compact (default) only "
+                  "brings levels within their limits"],
+        "runs": rows,
+        "rocksdb_load": rload,
+    }
+    tmp = os.path.join(a.out, "scaling.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, os.path.join(a.out, "scaling.json"))
+    with open(a.plot, "w") as f:
+        for i, r in enumerate(rows):
+            name = (r["label"] + f" n{r['ranks']}" if r["ranks"] else
+                    r["name"].replace("rocksdb-sub1", "rocksdb 1 thr").replace("rocksdb-sub3", "rocksdb 3 sub"))
+            f.write(f'{i} "{name}" {r["mb_per_s"]:.2f} {logical / 1e6 / r["wall_max"]:.2f} '
+                    f'{logical / 1e6 / r["wall_min"]:.2f}\n')
+
+
+if __name__ == "__main__":
+    main()
