@@ -221,12 +221,12 @@ static double level_score(const mc_picker *p, unsigned l, uint64_t count, uint64
 
 /* ---- building a request ---- */
 
-#define MAX_L0_UPPERS 32
+#define MAX_L0_UPPERS 64   /* uppers of one level-0 request, the first included */
 
 typedef struct cand {
     unsigned level;
     const mc_seg_meta *upper;            /* the first upper (oldest in level 0) */
-    const mc_seg_meta *more[MAX_L0_UPPERS];  /* level 0: further uppers it overlaps */
+    const mc_seg_meta *more[MAX_L0_UPPERS - 1];  /* level 0: further uppers it overlaps */
     size_t nmore;
     const uint8_t *ulo, *uhi;            /* the uppers' key range */
     size_t ulo_len, uhi_len;
@@ -454,7 +454,7 @@ static void set_upper_range(cand *c)
 static void gather_l0_uppers(const mc_picker *p, cand *c)
 {
     size_t n = mc_manifest_level_count(p->m, 0);
-    for (size_t i = 0; i < n && c->nmore < MAX_L0_UPPERS; i++) {
+    for (size_t i = 0; i < n && c->nmore + 1 < MAX_L0_UPPERS; i++) {
         const mc_seg_meta *e = mc_manifest_level_at(p->m, 0, i);
         if (e == c->upper || taken(p, e->segno) ||
             !mc_ranges_overlap(e->min_key, e->min_key_len, e->max_key, e->max_key_len, c->ulo, c->ulo_len, c->uhi,

@@ -168,7 +168,11 @@ static void synthetic_response(const mc_request *r, mc_response *resp)
     size_t used = 0;
     if (r->flags & MC_REQ_STICKY) {
         uint64_t left = r->inputs[0].bytes / 2 ? r->inputs[0].bytes / 2 : 1;
-        uint64_t umax = get_key(r->inputs[0].max_key, 8);
+        uint64_t umax = 0;   /* the uppers' largest key (level 0: several uppers) */
+        for (size_t i = 0; i < r->nuppers; i++) {
+            uint64_t k = get_key(r->inputs[i].max_key, 8);
+            umax = k > umax ? k : umax;
+        }
         assert_true(s.hi < umax);
         emit(resp, r, &used, r->upper_level, s.hi + 1, umax, left, keep, min_seq, max_seq);
         bytes -= left < bytes ? left : 0;
@@ -188,7 +192,7 @@ static void check_levels(const mc_manifest *m)
 
 /* What the random runs exercised, over all trials of a test. */
 static struct {
-    uint64_t picks, sticky, guarded, keep_deletes, rewrites, moves;
+    uint64_t picks, sticky, guarded, keep_deletes, rewrites, moves, batches;
     size_t max_l0;
 } seen;
 
@@ -256,6 +260,7 @@ static void run(mc_manifest *m, mc_picker *p, size_t maxfl, sim *s)
             seen.guarded += r->nguards > 0;
             seen.keep_deletes += (r->flags & MC_REQ_KEEP_DELETES) != 0;
             seen.rewrites += r->out_level == r->upper_level;
+            seen.batches += r->nuppers > 1;
             s->fl[s->nfl++] = r;
             check_levels(m);   /* moves keep levels disjoint too */
         }
@@ -281,8 +286,9 @@ static void check_within_limits(const mc_manifest *m)
 
 static void report_seen(const char *what)
 {
-    printf("%s: %llu picks, %llu sticky, %llu with guards, %llu keeping deletes, %llu rewrites, %llu moves, "
-           "up to %zu level-0 compactions at once\n", what, (unsigned long long)seen.picks,
+    printf("%s: %llu picks, %llu level-0 batches, %llu sticky, %llu with guards, %llu keeping deletes, "
+           "%llu rewrites, %llu moves, up to %zu level-0 compactions at once\n", what, (unsigned long long)seen.picks,
+           (unsigned long long)seen.batches,
            (unsigned long long)seen.sticky, (unsigned long long)seen.guarded, (unsigned long long)seen.keep_deletes,
            (unsigned long long)seen.rewrites, (unsigned long long)seen.moves, seen.max_l0);
 }
@@ -315,7 +321,7 @@ static void test_random_normal(void **state)
      * are rarer since level 0 takes up to 4 * (fanout + 1) lowers: test_sticky
      * covers them) */
     assert_true(seen.guarded > 0 && seen.keep_deletes > 0 && seen.moves > 0);
-    assert_true(seen.max_l0 >= 2);
+    assert_true(seen.max_l0 >= 2 && seen.batches > 0);
 }
 
 static void test_random_full(void **state)
@@ -410,6 +416,111 @@ static void test_l0_overlapping_together(void **state)
     mc_picker_release(p, a);
     mc_request_clear(a);
     free(a);
+    mc_picker_destroy(&p);
+    mc_manifest_destroy(&m);
+}
+
+/* Level 0 in batches: each pick takes the oldest free segment and every
+ * free level-0 segment overlapping the batch's growing range (also one that
+ * overlaps only a later member: a chain), oldest first, plus the level-1
+ * segments under the batch; disjoint batches are picked separately and run
+ * at once; pending counts every upper of a batch. */
+static void test_l0_batches(void **state)
+{
+    (void)state;
+    mc_manifest *m = new_manifest(4, 1, 4, 100);
+    /* batches A (1, 3, 6: 1 and 6 overlap only through 3), B (2, 5), C (4), D (7),
+     * segnos interleaved so that age order crosses batches */
+    add(m, 1, 0, 0, 300, 50, 1, 100);
+    add(m, 2, 0, 10000, 10300, 50, 0, 120);
+    add(m, 3, 0, 250, 500, 50, 0, 140);
+    add(m, 4, 0, 20000, 20100, 50, 0, 160);
+    add(m, 5, 0, 10200, 10400, 50, 0, 180);
+    add(m, 6, 0, 450, 700, 50, 0, 200);
+    add(m, 7, 0, 30000, 30100, 50, 0, 220);
+    add(m, 50, 1, 100, 150, 50, 0, 1);
+    add(m, 51, 1, 600, 900, 50, 0, 1);     /* under 6 only */
+    add(m, 52, 1, 10350, 10360, 50, 0, 1); /* under 5 only */
+    add(m, 53, 1, 20050, 20060, 50, 0, 1);
+    add(m, 54, 1, 30050, 30060, 50, 0, 1);
+    mc_picker *p = NULL;
+    assert_int_equal(mc_picker_create(m, NULL, &p, NULL), MC_OK);
+    sim s;
+    memset(&s, 0, sizeof s);
+    mc_request *r;
+    while (mc_picker_next(p, &r, NULL) == MC_OK && r) {
+        check_new(&s, r);
+        s.fl[s.nfl++] = r;
+    }
+    /* 7 segments, limit 1: A (3), B (2), C (1) leave 1 = the limit; D stays */
+    assert_int_equal(s.nfl, 3);
+    static const uint64_t want[3][5] = {{1, 3, 6, 50, 51}, {2, 5, 52}, {4, 53}};
+    static const size_t nup[3] = {3, 2, 1}, nin[3] = {5, 3, 2};
+    for (size_t i = 0; i < 3; i++) {
+        const mc_request *q = s.fl[i];
+        assert_int_equal(q->upper_level, 0);
+        assert_int_equal(q->out_level, 1);
+        assert_int_equal(q->nuppers, nup[i]);
+        assert_int_equal(q->ninputs, nin[i]);
+        assert_false(q->flags & MC_REQ_STICKY);
+        for (size_t j = 0; j < nin[i]; j++)
+            assert_int_equal(q->inputs[j].segno, want[i][j]);
+    }
+    /* A holds deletes: nothing outside it covers its range, so no guards */
+    assert_int_equal(s.fl[0]->nguards, 0);
+    assert_int_equal(mc_picker_inflight(p), 3);
+    /* complete B first: order among level-0 batches does not matter */
+    complete(&s, m, p, 1, false);
+    while (s.nfl)
+        complete(&s, m, p, s.nfl - 1, false);
+    assert_int_equal(mc_picker_inflight(p), 0);
+    assert_int_equal(mc_manifest_level_count(m, 0), 1);
+    assert_int_equal(mc_manifest_find(m, 7)->level, 0);
+    mc_picker_destroy(&p);
+    mc_manifest_destroy(&m);
+}
+
+/* A level-0 batch holds at most 64 uppers (the rest wait: their range meets
+ * the batch's span), and takes up to 4 * (fanout + 1) lowers, sticky past
+ * them; a lone upper takes fanout + 1. */
+static void test_l0_batch_bounds(void **state)
+{
+    (void)state;
+    mc_manifest *m = new_manifest(2, 1, 4, 100);
+    for (uint64_t i = 0; i < 70; i++)
+        add(m, 1 + i, 0, i, 5000 + i, 10, 0, 100 + 20 * i);
+    for (uint64_t j = 0; j < 30; j++)
+        add(m, 100 + j, 1, 100 + j * 100, 150 + j * 100, 1, 0, 1);   /* level 1 within its limit */
+    add(m, 200, 0, 90000, 90100, 10, 0, 5000);   /* alone, over the 5 lowers below */
+    for (uint64_t j = 0; j < 5; j++)
+        add(m, 300 + j, 1, 89990 + j * 20, 90000 + j * 20, 1, 0, 1);
+    mc_picker *p = NULL;
+    assert_int_equal(mc_picker_create(m, NULL, &p, NULL), MC_OK);
+    mc_request *a = NULL, *b = NULL, *c = NULL;
+    assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
+    assert_non_null(a);
+    assert_int_equal(a->nuppers, 64);
+    for (size_t i = 0; i < 64; i++)
+        assert_int_equal(a->inputs[i].segno, 1 + i);
+    assert_int_equal(a->ninputs - a->nuppers, 4 * (2 + 1));
+    assert_true(a->flags & MC_REQ_STICKY);
+    assert_int_equal(get_key(a->split.p, a->split.len), 150 + 11 * 100);
+    assert_int_equal(mc_picker_next(p, &b, NULL), MC_OK);
+    assert_non_null(b);
+    assert_int_equal(b->nuppers, 1);
+    assert_int_equal(b->inputs[0].segno, 200);
+    assert_int_equal(b->ninputs, 1 + 3);   /* one upper: fanout + 1 lowers, sticky past them */
+    assert_true(b->flags & MC_REQ_STICKY);
+    assert_int_equal(b->inputs[3].segno, 302);
+    assert_int_equal(mc_picker_next(p, &c, NULL), MC_OK);
+    assert_null(c);   /* 65 .. 70 overlap a's span at level 1 */
+    mc_picker_release(p, a);
+    mc_picker_release(p, b);
+    mc_request_clear(a);
+    mc_request_clear(b);
+    free(a);
+    free(b);
+    assert_int_equal(mc_picker_inflight(p), 0);
     mc_picker_destroy(&p);
     mc_manifest_destroy(&m);
 }
@@ -560,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_random_full),
         cmocka_unit_test(test_l0_concurrent),
         cmocka_unit_test(test_l0_overlapping_together),
+        cmocka_unit_test(test_l0_batches),
+        cmocka_unit_test(test_l0_batch_bounds),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_moves),
         cmocka_unit_test(test_guards),
