@@ -1,5 +1,6 @@
 /* digest: an order-independent digest of logical content (digest.h). */
 #include "digest.h"
+#include "mix.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,15 +10,6 @@ static const uint64_t lane_seed[4] = {
     0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull,
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
 
 static uint64_t load_le(const uint8_t *p, size_t n)
 {
@@ -65,7 +57,7 @@ void mc_digest_add(mc_digest *d, const uint8_t *key, size_t key_len, const uint8
     absorb_bytes(h, key, key_len);
     absorb_bytes(h, value, value_len);
     for (int l = 0; l < 4; l++)
-        d->lane[l] += mix64(h[l] ^ lane_seed[(l + 1) & 3]);
+        d->lane[l] += mc_mix64(h[l] ^ lane_seed[(l + 1) & 3]);
     d->count++;
 }
 
@@ -81,7 +73,7 @@ void mc_digest_hex(const mc_digest *d, char out[65])
     for (int l = 0; l < 4; l++) {
         /* The count enters every lane, so two contents whose lane sums
          * collide but whose sizes differ still differ. */
-        uint64_t v = mix64(d->lane[l] + mix64(d->count + lane_seed[l]));
+        uint64_t v = mc_mix64(d->lane[l] + mc_mix64(d->count + lane_seed[l]));
         snprintf(out + 16 * l, 17, "%016llx", (unsigned long long)v);
     }
 }

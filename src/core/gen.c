@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "mix.h"
 
 /* Independent random streams of one item. */
 enum { S_KIND = 1, S_TARGET, S_VLEN, S_VAL, S_KLEN, S_KEYHASH, S_KPAD, S_ZIPF };
@@ -15,20 +16,11 @@ enum { S_KIND = 1, S_TARGET, S_VLEN, S_VAL, S_KLEN, S_KEYHASH, S_KPAD, S_ZIPF };
 #define ZIPF_S 0.99
 #define REPICKS 8   /* draws for an overwrite/delete target before it becomes a new key */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
 
 /* A pure function of (seed, stream, n). */
 static uint64_t rnd(const mc_gen_opts *o, uint64_t stream, uint64_t n)
 {
-    return mix64(mix64(o->seed ^ (stream * 0x9e3779b97f4a7c15ull)) + n);
+    return mc_mix64(mc_mix64(o->seed ^ (stream * 0x9e3779b97f4a7c15ull)) + n);
 }
 
 static double unit(uint64_t r)
@@ -134,7 +126,7 @@ static size_t draw_len(uint64_t r, size_t min, size_t max)
 /* Key bytes of key index X into OUT (o->key_max bytes); returns the length. */
 static size_t key_bytes(const mc_gen_opts *o, uint64_t x, uint8_t *out)
 {
-    uint64_t h = o->dist == MC_DIST_SEQUENTIAL ? x : mix64(x ^ rnd(o, S_KEYHASH, 0));   /* bijective in x */
+    uint64_t h = o->dist == MC_DIST_SEQUENTIAL ? x : mc_mix64(x ^ rnd(o, S_KEYHASH, 0));   /* bijective in x */
     size_t len = draw_len(rnd(o, S_KLEN, x), o->key_min, o->key_max);
     uint8_t be[8];
     for (int i = 0; i < 8; i++)
@@ -223,7 +215,7 @@ typedef struct idx_set {
 
 static bool set_insert(idx_set *s, uint64_t x)
 {
-    for (size_t i = (size_t)mix64(x) & s->mask;; i = (i + 1) & s->mask) {
+    for (size_t i = (size_t)mc_mix64(x) & s->mask;; i = (i + 1) & s->mask) {
         if (s->slot[i] == 0) {
             s->slot[i] = x + 1;
             return true;

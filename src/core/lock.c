@@ -123,32 +123,6 @@ static mc_status read_lock(const char *path, char *text, size_t len, mc_err *err
     return MC_OK;
 }
 
-/* Creates the lock file with TEXT; MC_EEXIST if one is there. */
-static mc_status create_lock(const char *path, const char *text, mc_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: create: %s", path, strerror(errno));
-    size_t len = strlen(text), off = 0;
-    int e = 0;
-    while (off < len && !e) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno != EINTR)
-            e = errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (e) {
-        unlink(path);
-        return mc_err_set(err, mc_status_from_errno(e), e, "%s: write: %s", path, strerror(e));
-    }
-    return MC_OK;
-}
-
 static mc_status locked_error(const char *store, const char *text, mc_err *err)
 {
     holder h;
@@ -207,7 +181,7 @@ mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out,
     }
     format_lock(l->text, sizeof l->text, command);
     for (int attempt = 0; attempt < 2; attempt++) {
-        st = create_lock(l->path, l->text, err);
+        st = mc_write_file_sync(l->path, l->text, true, err);
         if (st == MC_OK) {
             *out = l;
             l = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "mix.h"
 
 /* Entries: each is one allocation, the descriptor followed by its two keys
  * (entry_new); the levels and the hash point at them. */
@@ -103,13 +104,7 @@ static unsigned long long ull(uint64_t v)
 
 static size_t hash_slot(uint64_t segno, size_t hcap)
 {
-    uint64_t x = segno;   /* splitmix64 finalizer */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (size_t)x & (hcap - 1);
+    return (size_t)mc_mix64(segno) & (hcap - 1);
 }
 
 /* Index of SEGNO's slot, or of the empty slot where it would go. */

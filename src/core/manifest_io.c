@@ -76,18 +76,7 @@ static bool parse_manifest_name(const char *name, uint64_t *generation)
 {
     if (strlen(name) != 28 || strncmp(name, "manifest/", 9) != 0 || strcmp(name + 25, ".h5") != 0)
         return false;
-    uint64_t v = 0;
-    for (int i = 9; i < 25; i++) {
-        char c = name[i];
-        if (c >= '0' && c <= '9')
-            v = v << 4 | (uint64_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v = v << 4 | (uint64_t)(c - 'a' + 10);
-        else
-            return false;
-    }
-    *generation = v;
-    return true;
+    return mc_parse_hex16(name + 9, generation);
 }
 
 mc_status mc_manifest_current_generation(const char *store, uint64_t *generation, mc_err *err)
@@ -532,30 +521,6 @@ cleanup:
     return st;
 }
 
-/* Writes TEXT to PATH (truncating) and fsyncs it. */
-static mc_status write_text_sync(const char *path, const char *text, mc_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: create: %s", path, strerror(errno));
-    size_t len = strlen(text), off = 0;
-    int e = 0;
-    while (off < len && !e) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno != EINTR)
-            e = errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (e)
-        return mc_err_set(err, mc_status_from_errno(e), e, "%s: write: %s", path, strerror(e));
-    return MC_OK;
-}
-
 static mc_status rename_file(const char *from, const char *to, mc_err *err)
 {
     if (rename(from, to) != 0)
@@ -584,7 +549,7 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     if ((st = write_manifest(tmp, m, gen, err)) != MC_OK || (st = rename_file(tmp, path, err)) != MC_OK)
         goto cleanup;
     done = RENAMED;
-    if ((st = mc_fsync_dir(mdir, err)) != MC_OK || (st = write_text_sync(cur_tmp, text, err)) != MC_OK ||
+    if ((st = mc_fsync_dir(mdir, err)) != MC_OK || (st = mc_write_file_sync(cur_tmp, text, false, err)) != MC_OK ||
         (st = rename_file(cur_tmp, cur, err)) != MC_OK)
         goto cleanup;
     done = SWITCHED;

@@ -35,18 +35,52 @@ void mc_store_seg_path(const char *store, uint64_t segno, char *out)
              (unsigned long long)segno);
 }
 
-bool mc_store_parse_seg_name(const char *name, uint64_t *segno)
+bool mc_parse_hex16(const char *s, uint64_t *v)
 {
-    uint64_t v = 0;
+    uint64_t x = 0;
     for (int i = 0; i < 16; i++) {
-        char c = name[i];
+        char c = s[i];
         if (c >= '0' && c <= '9')
-            v = v << 4 | (uint64_t)(c - '0');
+            x = x << 4 | (uint64_t)(c - '0');
         else if (c >= 'a' && c <= 'f')
-            v = v << 4 | (uint64_t)(c - 'a' + 10);
+            x = x << 4 | (uint64_t)(c - 'a' + 10);
         else
             return false;
     }
+    *v = x;
+    return true;
+}
+
+mc_status mc_write_file_sync(const char *path, const char *text, bool excl, mc_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), 0644);
+    if (fd < 0)
+        return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: create: %s", path, strerror(errno));
+    size_t len = strlen(text), off = 0;
+    int e = 0;
+    while (off < len && !e) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno != EINTR)
+            e = errno;
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
+        unlink(path);
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: write: %s", path, strerror(e));
+    }
+    return MC_OK;
+}
+
+bool mc_store_parse_seg_name(const char *name, uint64_t *segno)
+{
+    uint64_t v = 0;
+    if (!mc_parse_hex16(name, &v))
+        return false;
     if (strcmp(name + 16, ".h5") != 0)
         return false;
     *segno = v;

@@ -35,5 +35,10 @@ mc_status mc_store_remove_orphans(const char *store, const mc_manifest *m,
                                   size_t *nremoved, mc_err *err);
 /* fsync a directory. */
 mc_status mc_fsync_dir(const char *dir, mc_err *err);
+/* Writes TEXT to a new file PATH and fsyncs it. EXCL: fail with MC_EEXIST if
+ * PATH exists (O_EXCL), else truncate. On a failed write the file is removed. */
+mc_status mc_write_file_sync(const char *path, const char *text, bool excl, mc_err *err);
+/* Parses exactly 16 lowercase hex digits at S (what follows is not looked at). */
+bool mc_parse_hex16(const char *s, uint64_t *v);
 
 #endif
