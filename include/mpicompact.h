@@ -123,6 +123,10 @@ mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_le
  * next call on R. */
 mc_status mc_seg_reader_next(mc_seg_reader *r, mc_item *item, bool *eof, mc_err *err);
 void mc_seg_reader_close(mc_seg_reader **r);
+/* MC_ECORRUPT naming PATH unless R's root attributes (segno, nitems, seq
+ * range) are those of META: the file is the segment a manifest lists, not
+ * another valid segment copied over it. */
+mc_status mc_seg_reader_check_meta(const mc_seg_reader *r, const char *path, const mc_seg_meta *meta, mc_err *err);
 
 /* Reads a whole segment and checks every rule of docs/FORMAT.md; *meta gets
  * what it holds (level 0; segno from the file's attribute). */

@@ -213,7 +213,8 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
     for (size_t i = 0; i < n; i++) {
         char path[MC_PATH_MAX];
         mc_store_seg_path(r->store, req->inputs[i].segno, path);
-        if ((st = mc_seg_reader_open(path, &readers[i], err)) != MC_OK)
+        if ((st = mc_seg_reader_open(path, &readers[i], err)) != MC_OK ||
+            (st = mc_seg_reader_check_meta(readers[i], path, &req->inputs[i], err)) != MC_OK)
             goto cleanup;
         inputs[i].rs.reader = readers[i];
         if (req->flags & MC_REQ_HAS_LO) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -159,16 +160,30 @@ static mc_status reserve_close_space(hid_t file, const char *path, mc_err *err)
     return st;
 }
 
+void mc_h5_detach(hid_t file)
+{
+    int *fdp = NULL;
+    if (file < 0 || H5Fget_vfd_handle(file, H5P_DEFAULT, (void **)&fdp) < 0 || !fdp || *fdp < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    int mem = memfd_create("mpicompact-discard", MFD_CLOEXEC);
+    if (mem < 0)
+        return;
+    if (dup3(mem, *fdp, O_CLOEXEC) < 0) {
+        /* closing is all that is left to try */
+    }
+    close(mem);
+}
+
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err)
 {
     mc_h5_init();
     int fd = -1;
     mc_status st = reserve_close_space(file, path, err);
     if (st != MC_OK) {
-        /* The file is lost anyway: give its space back so HDF5 can close it. */
-        if (truncate(path, 0) != 0) {
-            /* closing below is all that is left to try */
-        }
+        /* The file is lost anyway: let HDF5 close it without the disk. */
+        mc_h5_detach(file);
         mc_h5_close(&file);
         return st;
     }

@@ -29,9 +29,14 @@ mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
 /* Closes and fsyncs the file. Always closes. It first reserves the space
  * HDF5 needs to write its metadata (fallocate), because a failing H5Fclose
  * leaves HDF5 broken; if even that fails (a full disk: MC_ENOSPC) the file
- * is truncated to nothing before closing, so remove it. */
+ * is detached (mc_h5_detach) before closing, so remove it. */
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
+/* For a file being thrown away: points FILE's descriptor at an anonymous
+ * memory file, so that what HDF5 still holds dirty is written there when
+ * its handles close, not to a full disk (a failed H5Fclose crashes HDF5 at
+ * exit). Call before closing its datasets; then close and unlink it. */
+void mc_h5_detach(hid_t file);
 
 /* Scalar attributes on the root group. */
 mc_status mc_h5_attr_write_u64(hid_t file, const char *path, const char *name, uint64_t v, mc_err *err);

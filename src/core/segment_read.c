@@ -313,3 +313,18 @@ void mc_seg_reader_close(mc_seg_reader **rp)
     free(r->path);
     free(r);
 }
+
+mc_status mc_seg_reader_check_meta(const mc_seg_reader *r, const char *path, const mc_seg_meta *meta, mc_err *err)
+{
+    const mc_seg_attrs *a = mc_seg_reader_attrs(r);
+    if (a->segno == meta->segno && a->nitems == meta->nitems && a->min_seq == meta->min_seq &&
+        a->max_seq == meta->max_seq)
+        return MC_OK;
+    return mc_err_set(err, MC_ECORRUPT, 0,
+                      "%s: does not match its manifest entry (file: segno %llu, %llu items, seqs %llu..%llu; "
+                      "manifest: segno %llu, %llu items, seqs %llu..%llu)",
+                      path, (unsigned long long)a->segno, (unsigned long long)a->nitems,
+                      (unsigned long long)a->min_seq, (unsigned long long)a->max_seq,
+                      (unsigned long long)meta->segno, (unsigned long long)meta->nitems,
+                      (unsigned long long)meta->min_seq, (unsigned long long)meta->max_seq);
+}

@@ -73,14 +73,12 @@ static mc_status push_u64(mc_seg_writer *w, int col, uint64_t v, mc_err *err)
     return column_push(w, &w->cols[col], &v, sizeof v, err);
 }
 
-/* Drops the temporary file. Truncating it first gives back its space, so
- * that HDF5 can write what it still holds dirty when the handles close
- * after a full disk (a failed H5Fclose leaves HDF5 unable to shut down). */
+/* Drops the temporary file. Detaching it first sends what HDF5 still holds
+ * dirty to memory when the handles close, not to a possibly full disk (a
+ * failed H5Fclose leaves HDF5 unable to shut down). */
 static void discard(mc_seg_writer *w)
 {
-    if (w->file >= 0 && truncate(w->tmp, 0) != 0) {
-        /* nothing more to do: the file is removed below anyway */
-    }
+    mc_h5_detach(w->file);
     for (int i = 0; i < MC_SEG_NDSETS; i++)
         mc_h5_dset_close(&w->cols[i].dset);
     mc_h5_close(&w->file);

@@ -37,6 +37,12 @@ static mc_status add_segment(mc_view *v, const char *store, const mc_seg_meta *m
     mc_status st = mc_seg_reader_open(path, &r, err);
     if (st != MC_OK)
         return st;
+    /* A file that is not the segment the manifest lists (e.g. another valid
+     * segment copied over it) must not be read as if it were. */
+    if ((st = mc_seg_reader_check_meta(r, path, meta, err)) != MC_OK) {
+        mc_seg_reader_close(&r);
+        return st;
+    }
     v->readers[v->n] = r;
     v->ranges[v->n] = (mc_range_source){.reader = r, .lo = lo, .lo_len = lo_len, .hi = hi, .hi_len = hi_len};
     v->n++;

@@ -82,6 +82,11 @@ restore
 cp "$S/$other" "$S/$victim"     # a valid segment, but not the one the manifest describes
 expect_fail 1 mc verify "$S"
 assert_grep "$vname" "$MC_ERR" "verify names a segment whose content disagrees with the manifest"
+# Readers must not serve another segment's content in its place.
+for cmd in digest scan; do
+    expect_fail 1 mc "$cmd" "$S"
+    assert_grep "$vname.*manifest" "$MC_ERR" "$cmd names a segment that is not the one the manifest lists"
+done
 restore
 
 truncate -s $(( $(stat -c %s "$S/$victim") / 2 )) "$S/$victim"
@@ -110,6 +115,32 @@ rm "$S/${victim}.tmp"
 run_ok mc verify "$S"
 assert_eq "$(snapshot "$S")" "$snap1" "store files after verify runs (verify changes nothing)"
 assert_eq "$(digest_of "$S")" "$d1" "digest after restoring the segment"
+
+# --- a full disk (needs a tmpfs mount: root only) ------------------------------
+# gen fails cleanly wherever the space runs out (segment data, the close of a
+# segment, the manifest): exit 1 naming the lack of space, no crash, the store
+# unchanged. HDF5 used to crash at exit after a failed close.
+FULL=$MC_TMP/full
+mkdir -p "$FULL"
+if [[ $NP == 1 ]] && mount -t tmpfs -o size=1m tmpfs "$FULL" 2>/dev/null; then
+    trap 'umount "$FULL" 2>/dev/null || true; mc_cleanup' EXIT
+    run_ok mc init "$FULL/s"
+    run_ok mc gen "$FULL/s" --segments 2 --items 200 --seed "$MC_SEED"
+    dfull=$(digest_of "$FULL/s")
+    snapf=$(snapshot "$FULL/s")
+    avail=$(df -k --output=avail "$FULL" | tail -n 1)
+    for left in 8 16 24 100 140; do
+        rm -f "$FULL/filler"
+        head -c $(( (avail - left) * 1024 )) /dev/zero >"$FULL/filler" 2>/dev/null || true
+        expect_fail 1 mc gen "$FULL/s" --segments 1 --items 1
+        assert_grep "no space" "$MC_ERR" "gen on a full disk (${left}K left) says so"
+        assert_eq "$(snapshot "$FULL/s")" "$snapf" "store after gen on a full disk (${left}K left)"
+    done
+    rm -f "$FULL/filler"
+    run_ok mc verify "$FULL/s"
+    assert_eq "$(digest_of "$FULL/s")" "$dfull" "digest after the failed gens on a full disk"
+    umount "$FULL"
+fi
 
 # --- a missing store ----------------------------------------------------------
 for cmd in verify digest stat scan; do
