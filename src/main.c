@@ -1,11 +1,16 @@
 /* mpicompact: MPI start-up around mc_cli_run(). */
 #include <mpi.h>
 #include <stdio.h>
+#include <string.h>
 #include "cli.h"
+#include "signals.h"
 
 int main(int argc, char **argv)
 {
     int provided = 0;
+    /* A drain signal while MPI starts (or after compact ends) is not fatal. */
+    if (argc > 1 && strcmp(argv[1], "compact") == 0)
+        mc_signals_early();
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rc = mc_cli_run(argc, argv, MPI_COMM_WORLD, stdout);
     fflush(stdout);

@@ -8,6 +8,8 @@ volatile sig_atomic_t mc_leave_requested;
 
 static struct sigaction old_term, old_usr1, old_usr2;
 static bool installed;
+/* Signals that arrived before mc_signals_install() (during MPI start-up). */
+static volatile sig_atomic_t early_drain, early_leave;
 
 static void on_drain(int sig)
 {
@@ -26,6 +28,14 @@ static void on_ignored(int sig)
     (void)sig;
 }
 
+static void on_early(int sig)
+{
+    if (sig == SIGUSR2)
+        early_leave = 1;
+    else
+        early_drain = 1;
+}
+
 static void set(int sig, void (*fn)(int), struct sigaction *old)
 {
     struct sigaction sa;
@@ -35,10 +45,17 @@ static void set(int sig, void (*fn)(int), struct sigaction *old)
     sigaction(sig, &sa, old);
 }
 
+void mc_signals_early(void)
+{
+    set(SIGTERM, on_early, NULL);
+    set(SIGUSR1, on_early, NULL);
+    set(SIGUSR2, on_early, NULL);
+}
+
 void mc_signals_install(bool coordinator)
 {
-    mc_drain_requested = 0;
-    mc_leave_requested = 0;
+    mc_drain_requested = coordinator && early_drain;
+    mc_leave_requested = !coordinator && early_leave;
     set(SIGTERM, coordinator ? on_drain : on_ignored, &old_term);
     set(SIGUSR1, coordinator ? on_drain : on_ignored, &old_usr1);
     set(SIGUSR2, coordinator ? on_ignored : on_leave, &old_usr2);

@@ -5,6 +5,10 @@
  *   rank 0:   SIGTERM, SIGUSR1 -> drain requested; SIGUSR2 ignored
  *   workers:  SIGUSR2 -> leave the job (farewell); SIGTERM, SIGUSR1 ignored
  *             (mpirun forwards them to every rank; rank 0 decides)
+ * mc_signals_early(), called by main() before MPI_Init for `compact`, covers
+ * the start-up before that and the shutdown after mc_signals_restore(): a
+ * signal then is not fatal; one that arrives before mc_signals_install()
+ * is carried over (SIGTERM/SIGUSR1 drain on rank 0, SIGUSR2 leave on a worker).
  * mc_signals_restore() puts the previous handlers back. The flags are
  * sig_atomic_t, set only by the handlers, read by the loops. */
 #ifndef MC_SIGNALS_H
@@ -16,6 +20,7 @@
 extern volatile sig_atomic_t mc_drain_requested;
 extern volatile sig_atomic_t mc_leave_requested;
 
+void mc_signals_early(void);
 void mc_signals_install(bool coordinator);
 void mc_signals_restore(void);
 
