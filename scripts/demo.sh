@@ -44,7 +44,7 @@ run "$BIN" stat "$STORE"
 mpi verify "$STORE"
 before=$(mpi digest "$STORE")
 
-say "3. Compact on $NP ranks (rank 0 coordinates, the others merge)"
+say "3. Compact on $NP ranks (rank 0 coordinates and merges too; big compactions are cut into slices across ranks)"
 timed compact mpi compact "$STORE" --report "$REPORT" --progress log
 run "$BIN" stat "$STORE"
 mpi verify "$STORE"
