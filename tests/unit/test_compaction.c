@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "buf.h"
 #include "compaction.h"
 #include "fault.h"
@@ -18,23 +20,9 @@
 #include "split.h"
 #include "store.h"
 
-static uint64_t rng_state;
 static char base_dir[1024];
 static int store_counter;
 
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-
-static size_t rnd_below(size_t n)
-{
-    return (size_t)(rnd() % n);
-}
 
 typedef struct titem {
     uint8_t key[8];
@@ -847,13 +835,7 @@ static int rm_tree(const char *dir)
 
 int main(void)
 {
-    const char *env = getenv("MC_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("test_compaction: seed %llu (MC_SEED=%llu reproduces)\n", (unsigned long long)seed,
-           (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 0x9e3779b97f4a7c15ULL;
-    if (!rng_state)
-        rng_state = 1;
+    test_rng_seed("test_compaction");
     const char *tmp = getenv("TMPDIR");
     snprintf(base_dir, sizeof base_dir, "%s/mc_compaction_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(base_dir)) {

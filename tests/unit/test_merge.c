@@ -9,23 +9,11 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "merge.h"
 
-static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-
-static size_t rnd_below(size_t n)
-{
-    return (size_t)(rnd() % n);
-}
 
 typedef struct version {
     uint8_t key[6];
@@ -267,13 +255,7 @@ static void test_conflict_is_deterministic(void **state)
 
 int main(void)
 {
-    const char *env = getenv("MC_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("test_merge: seed %llu (MC_SEED=%llu reproduces)\n", (unsigned long long)seed,
-           (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 0x9e3779b97f4a7c15ULL;
-    if (!rng_state)
-        rng_state = 1;
+    test_rng_seed("test_merge");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_many_sources_few_keys),
