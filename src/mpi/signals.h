@@ -10,7 +10,10 @@
  * signal then is not fatal; one that arrives before mc_signals_install()
  * is carried over (SIGTERM/SIGUSR1 drain on rank 0, SIGUSR2 leave on a worker).
  * mc_signals_restore() puts the previous handlers back. The flags are
- * sig_atomic_t, set only by the handlers, read by the loops. */
+ * sig_atomic_t, set only by the handlers, read by the loops.
+ * With MPICOMPACT_READY_FILE=PATH in the environment, mc_signals_early()
+ * creates PATH.<pid> once its handlers are in place (tests wait for it
+ * before they signal a rank; docs/COMPACT.md). */
 #ifndef MC_SIGNALS_H
 #define MC_SIGNALS_H
 
