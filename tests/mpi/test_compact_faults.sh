@@ -100,6 +100,7 @@ check_clean "$s" "$d" "after a coordinator crash and rerun"
 # 5. A store whose LOCK a live process holds is refused, naming the holder.
 sleep 300 &
 holder=$!
+MC_KILL+=("$holder")   # alive from the fork on (kill -0 succeeds): no start-up race
 printf 'host=%s pid=%d jobid=4242 command=compact started=2026-01-01T00:00:00\n' \
     "$(hostname)" "$holder" >"$s/LOCK"
 expect_fail nz mc compact "$s"
