@@ -68,7 +68,10 @@ while [[ $overlapped == 0 ]]; do
         MC_KILL+=($!)
     done
     for kind in scan digest get verify; do
-        while [[ ! -e $D/started.$kind ]]; do sleep 0.05; done
+        while [[ ! -e $D/started.$kind ]]; do
+            kill -0 "${pids[@]}" 2>/dev/null || fail "a reader loop died before its first read"
+            sleep 0.05
+        done
     done
     rc=0
     mc compact "$S" --progress none >"$MC_OUT" 2>"$MC_ERR" || rc=$?
