@@ -146,7 +146,8 @@ mc_status mc_view_load_manifest(const char *store, mc_manifest **out, mc_err *er
         uint64_t before = 0;
         if ((st = mc_manifest_current_generation(store, &before, err)) != MC_OK)
             return st;
-        if ((st = mc_manifest_load(store, out, err)) == MC_OK || !mc_view_generation_moved(store, before))
+        if ((st = mc_manifest_load(store, out, err)) == MC_OK || !mc_view_generation_moved(store, before) ||
+            attempt + 1 == MC_VIEW_ATTEMPTS)
             return st;
         mc_err_clear(err);
     }

@@ -76,7 +76,8 @@ static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, 
     for (int attempt = 0; attempt < MC_VIEW_ATTEMPTS; attempt++) {
         uint64_t generation = 0;
         st = read_pass(ctx, store, mode, lo, lo_len, hi, hi_len, &found, &generation, &err);
-        if (st == MC_OK || found || generation == 0 || !mc_view_generation_moved(store, generation))
+        if (st == MC_OK || found || generation == 0 || attempt + 1 == MC_VIEW_ATTEMPTS ||
+            !mc_view_generation_moved(store, generation))
             break;
         mc_err_clear(&err);
     }
