@@ -242,6 +242,7 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
     if ((st = stream_finish(r, &r->out, err)) != MC_OK || (st = stream_finish(r, &r->left, err)) != MC_OK)
         goto cleanup;
     r->resp->stats.overwrites_dropped = mc_merge_overwrites(m) + mc_merge_conflicts(m);
+    r->resp->stats.duplicates_dropped = mc_merge_duplicates(m);
 cleanup:
     for (size_t i = 0; inputs && i < n; i++) {
         r->resp->stats.items_in += inputs[i].items;

@@ -16,6 +16,9 @@
 #include "store.h"
 
 #define LOCK_TEXT_MAX 2048
+/* An empty LOCK older than this was left by a writer that died between
+ * creating it and writing its line (which takes microseconds). */
+#define EMPTY_LOCK_STALE_SECONDS 10
 
 struct mc_lock {
     char path[MC_PATH_MAX];
@@ -131,6 +134,11 @@ static mc_status locked_error(const char *store, const char *text, mc_err *err)
                           "%s: locked by host=%s pid=%ld jobid=%s command=%s since %s; "
                           "if that job is gone, remove %s/LOCK",
                           store, h.host, h.pid, h.jobid, h.command, h.started, store);
+    if (!*text)
+        return mc_err_set(err, MC_ELOCKED, 0,
+                          "%s: locked (%s/LOCK is empty: a writer is creating it, or died doing so; it counts as "
+                          "stale once it is %d s old); if no job is writing, remove %s/LOCK",
+                          store, store, EMPTY_LOCK_STALE_SECONDS, store);
     char shown[256];
     snprintf(shown, sizeof shown, "%.200s", text);
     shown[strcspn(shown, "\n")] = '\0';
@@ -138,15 +146,48 @@ static mc_status locked_error(const char *store, const char *text, mc_err *err)
                       store, store, shown, store);
 }
 
-/* The lock file TEXT names a process of this host that no longer exists. */
-static bool is_stale(const char *text)
+/* PID (of this host) has exited and waits to be reaped: state Z (or X) in
+ * /proc/PID/stat. A container whose init does not reap leaves such zombies;
+ * kill(pid, 0) still succeeds on them. False when /proc cannot tell. */
+static bool is_zombie(long pid)
 {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');   /* "PID (COMM) STATE ...": COMM may hold anything */
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* An empty lock file at PATH old enough that its creator must have died
+ * before writing its line (see EMPTY_LOCK_STALE_SECONDS). */
+static bool is_abandoned_empty(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || sb.st_size != 0)
+        return false;
+    return time(NULL) - sb.st_mtime > EMPTY_LOCK_STALE_SECONDS;
+}
+
+/* The lock file PATH, holding TEXT, is provably stale: it names a process
+ * of this host that no longer exists or is a zombie, or it is empty and
+ * old (is_abandoned_empty). */
+static bool is_stale(const char *path, const char *text)
+{
+    if (!*text)
+        return is_abandoned_empty(path);
     holder h;
     if (!parse_lock(text, &h))
         return false;
     char host[256];
     this_host(host, sizeof host);
-    return strcmp(h.host, host) == 0 && kill((pid_t)h.pid, 0) != 0 && errno == ESRCH;
+    if (strcmp(h.host, host) != 0)
+        return false;
+    return (kill((pid_t)h.pid, 0) != 0 && errno == ESRCH) || is_zombie(h.pid);
 }
 
 /* Moves a stale lock aside (atomically) and deletes it. Returns false when
@@ -199,7 +240,7 @@ mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out,
             continue;   /* released in between: try again */
         if (st != MC_OK)
             goto cleanup;
-        if (attempt > 0 || !is_stale(text) || !clear_stale(l->path, text)) {
+        if (attempt > 0 || !is_stale(l->path, text) || !clear_stale(l->path, text)) {
             st = locked_error(store, text, err);
             goto cleanup;
         }

@@ -3,8 +3,10 @@
  * STORE/LOCK is created with O_CREAT|O_EXCL (atomic on local filesystems,
  * NFSv3+, Lustre, GPFS, BeeGFS) and holds "host pid jobid command time".
  * A second writer gets MC_ELOCKED with a message naming the holder. A lock
- * left by a crashed job: if its host is this host and its pid is gone, it is
- * stale and taken over (atomically: rename aside, then O_EXCL again);
+ * left by a crashed job: if its host is this host and its pid is gone (or a
+ * zombie, not yet reaped), it is stale and taken over (atomically: rename
+ * aside, then O_EXCL again); so is an empty LOCK more than 10 s old (its
+ * creator died between creating and writing it);
  * otherwise the message tells the user to remove STORE/LOCK once that job is
  * known to be gone (docs/USAGE.md). */
 #ifndef MC_LOCK_H

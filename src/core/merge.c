@@ -16,7 +16,7 @@ struct mc_merge {
     size_t *advance;     /* sources whose item was consumed by the last call */
     size_t nadvance;
     bool started;
-    uint64_t overwrites, conflicts;
+    uint64_t overwrites, conflicts, duplicates;
 };
 
 /* Total order of versions: key ascending, then seq descending, then the
@@ -155,6 +155,8 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
             m->overwrites++;
         else if (!same_version(o, w))
             m->conflicts++;
+        else
+            m->duplicates++;
     }
     *item = *w;
     return MC_OK;
@@ -168,6 +170,11 @@ uint64_t mc_merge_overwrites(const mc_merge *m)
 uint64_t mc_merge_conflicts(const mc_merge *m)
 {
     return m->conflicts;
+}
+
+uint64_t mc_merge_duplicates(const mc_merge *m)
+{
+    return m->duplicates;
 }
 
 void mc_merge_destroy(mc_merge **mp)

@@ -4,7 +4,7 @@
  * returns, for each key, the version with the highest seq; every other
  * version of that key is counted as an overwrite and skipped. Two versions
  * with the same key and seq: if identical (kind and value) one is kept
- * silently; otherwise one is chosen deterministically (delete over put, then
+ * and the others are counted as duplicates; otherwise one is chosen deterministically (delete over put, then
  * the larger value by mc_key_cmp) and counted as a conflict, so that the
  * result never depends on how items are split into sources. A loser tree
  * (or heap) over the sources: O(log k) per item, memory independent of the
@@ -29,6 +29,7 @@ mc_status mc_merge_create(const mc_merge_source *sources, size_t n, mc_merge **o
 mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err);
 uint64_t mc_merge_overwrites(const mc_merge *m);
 uint64_t mc_merge_conflicts(const mc_merge *m);
+uint64_t mc_merge_duplicates(const mc_merge *m);
 void mc_merge_destroy(mc_merge **m);
 
 /* A source over a segment reader limited to keys in [lo, hi] (NULL =

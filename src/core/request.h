@@ -59,6 +59,7 @@ typedef struct mc_request {
 typedef struct mc_compact_stats {
     uint64_t items_in, bytes_in, items_out, bytes_out;
     uint64_t deletes_dropped, overwrites_dropped;
+    uint64_t duplicates_dropped;   /* identical copies of a kept version (same key, seq, content) */
     double seconds;          /* wall time the worker spent on it */
 } mc_compact_stats;
 

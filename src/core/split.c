@@ -273,6 +273,7 @@ mc_status mc_split_join(const mc_request *parent, const mc_request *slices, cons
         a.stats.bytes_out += s->stats.bytes_out;
         a.stats.deletes_dropped += s->stats.deletes_dropped;
         a.stats.overwrites_dropped += s->stats.overwrites_dropped;
+        a.stats.duplicates_dropped += s->stats.duplicates_dropped;
         a.stats.seconds += s->stats.seconds;
     }
     a.id = parent->id;

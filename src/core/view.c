@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "err.h"
+#include "manifest_io.h"
 #include "merge.h"
 #include "store.h"
 
@@ -130,4 +131,25 @@ void mc_view_close(mc_view **pv)
     free(v->sources);
     free(v);
     *pv = NULL;
+}
+
+bool mc_view_generation_moved(const char *store, uint64_t generation)
+{
+    uint64_t now = 0;
+    return mc_manifest_current_generation(store, &now, NULL) == MC_OK && now != generation;
+}
+
+mc_status mc_view_load_manifest(const char *store, mc_manifest **out, mc_err *err)
+{
+    mc_status st = MC_OK;
+    for (int attempt = 0; attempt < MC_VIEW_ATTEMPTS; attempt++) {
+        uint64_t before = 0;
+        if ((st = mc_manifest_current_generation(store, &before, err)) != MC_OK)
+            return st;
+        if ((st = mc_manifest_load(store, out, err)) == MC_OK || !mc_view_generation_moved(store, before) ||
+            attempt + 1 == MC_VIEW_ATTEMPTS)
+            return st;
+        mc_err_clear(err);
+    }
+    return st;
 }

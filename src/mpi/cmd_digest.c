@@ -27,23 +27,23 @@ static void my_range(const mc_cli_ctx *ctx, const mc_keysplit *ks, key_ref *lo, 
     *end = r + 1 < ks->nparts ? (key_ref){ks->bound[r], ks->bound_len[r]} : (key_ref){NULL, 0};
 }
 
-static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_digest *d)
+/* This rank's share of M's content into *D; errors in *ERR, not logged. */
+static mc_status digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_digest *d,
+                              mc_err *err)
 {
     key_ref lo, end;
     mc_keysplit ks = {0};
     mc_view *v = NULL;
-    mc_err err;
-    mc_err_clear(&err);
-    mc_status st = mc_keysplit_compute(m, (size_t)ctx->size, &ks, &err);
+    mc_status st = mc_keysplit_compute(m, (size_t)ctx->size, &ks, err);
     if (st != MC_OK)
         goto cleanup;
     my_range(ctx, &ks, &lo, &end);
     if (lo.p && end.p && mc_key_cmp(lo.p, lo.len, end.p, end.len) >= 0)
         goto cleanup;   /* an empty share (more ranks than segments) */
-    st = mc_view_open(store, m, lo.p, lo.len, end.p, end.len, &v, &err);
+    st = mc_view_open(store, m, lo.p, lo.len, end.p, end.len, &v, err);
     for (bool eof = false; st == MC_OK;) {
         mc_item it;
-        st = mc_view_next(v, &it, &eof, &err);
+        st = mc_view_next(v, &it, &eof, err);
         if (st != MC_OK || eof)
             break;
         if (end.p && mc_key_cmp(it.key, it.key_len, end.p, end.len) == 0)
@@ -51,11 +51,39 @@ static bool digest_range(const mc_cli_ctx *ctx, const char *store, const mc_mani
         mc_digest_add(d, it.key, it.key_len, it.value, it.value_len);
     }
 cleanup:
-    if (st != MC_OK)
-        mc_log_err(ctx, &err);
     mc_view_close(&v);
     mc_keysplit_clear(&ks);
-    return st == MC_OK;
+    return st;
+}
+
+/* Digests the committed content into *D on every rank (each its share).
+ * When a rank fails and rank 0 sees that a commit moved the store to
+ * another generation meanwhile (view.h), all ranks start over on it;
+ * otherwise the failing ranks log their errors. Collective. */
+static int digest_store(const mc_cli_ctx *ctx, const char *store, mc_digest *d)
+{
+    for (int attempt = 0;; attempt++) {
+        mc_manifest *m = NULL;
+        if (mc_manifest_load_bcast(ctx, store, &m) != MC_EXIT_OK)
+            return MC_EXIT_FAIL;
+        mc_err err;
+        mc_err_clear(&err);
+        mc_digest_init(d);
+        mc_status st = digest_range(ctx, store, m, d, &err);
+        bool ok = mc_alltrue(st == MC_OK, ctx->comm);
+        bool retry = false;
+        if (!ok && ctx->rank == 0)
+            retry = attempt + 1 < MC_VIEW_ATTEMPTS && mc_view_generation_moved(store, mc_manifest_generation(m));
+        retry = mc_bcast_u64_quiet(retry, 0, ctx->comm) != 0;
+        mc_manifest_destroy(&m);
+        if (ok)
+            return MC_EXIT_OK;
+        if (!retry) {
+            if (st != MC_OK)
+                mc_log_err(ctx, &err);
+            return MC_EXIT_FAIL;
+        }
+    }
 }
 
 int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
@@ -65,14 +93,11 @@ int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
     if (rc != MC_EXIT_OK)
         return rc;
     const char *store = cl.pos[0];
-    mc_manifest *m = NULL;
-    if ((rc = mc_manifest_load_bcast(ctx, store, &m)) != MC_EXIT_OK)
-        goto cleanup;
     double t0 = MPI_Wtime();
     mc_digest d, total;
     mc_digest_init(&d);
     mc_digest_init(&total);
-    bool ok = mc_alltrue(digest_range(ctx, store, m, &d), ctx->comm);
+    bool ok = digest_store(ctx, store, &d) == MC_EXIT_OK;
     uint64_t mine[5] = {d.lane[0], d.lane[1], d.lane[2], d.lane[3], d.count}, sum[5] = {0};
     MPI_Reduce(mine, sum, 5, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
     if (ok && ctx->rank == 0) {
@@ -84,8 +109,6 @@ int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
         mc_log(ctx, "digest: %s: %" PRIu64 " live items in %.2f s", store, total.count, MPI_Wtime() - t0);
     }
     rc = ok ? MC_EXIT_OK : MC_EXIT_FAIL;
-cleanup:
-    mc_manifest_destroy(&m);
     mc_cmdline_free(&cl);
     return rc;
 }

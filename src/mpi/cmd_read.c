@@ -7,7 +7,6 @@
 #include "err.h"
 #include "escape.h"
 #include "log.h"
-#include "manifest_io.h"
 #include "mpiutil.h"
 #include "view.h"
 
@@ -28,22 +27,24 @@ static int key_arg(const mc_cli_ctx *ctx, const char *command, const char *what,
 
 typedef enum { READ_GET, READ_SCAN } read_mode;
 
-/* Rank 0's work: the view over [lo, hi], printed per MODE. */
-static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, const char *key_text,
-                      const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len)
+/* One pass: loads the manifest and prints the view over [lo, hi] per MODE;
+ * *found once something was printed. *generation: the one read (0 when
+ * the load failed). */
+static mc_status read_pass(const mc_cli_ctx *ctx, const char *store, read_mode mode, const uint8_t *lo,
+                           size_t lo_len, const uint8_t *hi, size_t hi_len, bool *found, uint64_t *generation,
+                           mc_err *err)
 {
     mc_manifest *m = NULL;
     mc_view *v = NULL;
-    mc_err err;
-    mc_err_clear(&err);
-    int rc = MC_EXIT_FAIL;
-    bool found = false;
-    mc_status st = mc_manifest_load(store, &m, &err);
-    if (st == MC_OK)
-        st = mc_view_open(store, m, lo, lo_len, hi, hi_len, &v, &err);
+    *generation = 0;
+    mc_status st = mc_view_load_manifest(store, &m, err);
+    if (st == MC_OK) {
+        *generation = mc_manifest_generation(m);
+        st = mc_view_open(store, m, lo, lo_len, hi, hi_len, &v, err);
+    }
     for (bool eof = false; st == MC_OK;) {
         mc_item it;
-        st = mc_view_next(v, &it, &eof, &err);
+        st = mc_view_next(v, &it, &eof, err);
         if (st != MC_OK || eof)
             break;
         if (mode == READ_SCAN) {
@@ -52,9 +53,33 @@ static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, 
         }
         mc_escape_write(ctx->out, it.value, it.value_len);
         putc('\n', ctx->out);
-        found = true;
+        *found = true;
         if (mode == READ_GET)
             break;
+    }
+    mc_view_close(&v);
+    mc_manifest_destroy(&m);
+    return st;
+}
+
+/* Rank 0's work: the view over [lo, hi], printed per MODE. A pass that
+ * failed before printing anything because a commit moved the store to
+ * another generation (view.h) starts over on the new one. */
+static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, const char *key_text,
+                      const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    int rc = MC_EXIT_FAIL;
+    bool found = false;
+    mc_status st = MC_OK;
+    for (int attempt = 0; attempt < MC_VIEW_ATTEMPTS; attempt++) {
+        uint64_t generation = 0;
+        st = read_pass(ctx, store, mode, lo, lo_len, hi, hi_len, &found, &generation, &err);
+        if (st == MC_OK || found || generation == 0 || attempt + 1 == MC_VIEW_ATTEMPTS ||
+            !mc_view_generation_moved(store, generation))
+            break;
+        mc_err_clear(&err);
     }
     if (st != MC_OK)
         mc_log_err(ctx, &err);
@@ -64,8 +89,6 @@ static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, 
         fprintf(stderr, "%s: not found\n", key_text);
     else
         rc = MC_EXIT_OK;
-    mc_view_close(&v);
-    mc_manifest_destroy(&m);
     return rc;
 }
 

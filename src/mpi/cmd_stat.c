@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manifest_io.h"
 #include "mpiutil.h"
+#include "view.h"
 
 typedef struct level_stat {
     uint64_t segments, items, bytes, deletes;
@@ -157,7 +158,7 @@ int mc_cmd_stat(int argc, char **argv, const mc_cli_ctx *ctx)
         mc_manifest *m = NULL;
         mc_err err;
         mc_err_clear(&err);
-        if (mc_manifest_load(cl.pos[0], &m, &err) != MC_OK) {
+        if (mc_view_load_manifest(cl.pos[0], &m, &err) != MC_OK) {   /* tolerates a racing commit */
             mc_log_err(ctx, &err);
             rc = MC_EXIT_FAIL;
         } else if (cl.value[O_JSON])

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -12,6 +13,7 @@
 #include "mpiutil.h"
 #include "store.h"
 #include "store_session.h"
+#include "view.h"
 
 /* Problems as lines in a buffer. */
 static void problem(mc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,9 +83,100 @@ static uint64_t verify_share(const mc_cli_ctx *ctx, const char *store, const mc_
     return items;
 }
 
+/* Orphans go to PROBS, or to NOTES while a writer holds the lock: its
+ * outputs in progress, and the inputs of a commit not yet unlinked, are
+ * files the manifest does not name. */
+typedef struct orphan_sink {
+    mc_buf *probs, *notes;
+    bool writer;
+} orphan_sink;
+
 static void orphan_found(void *ctx, const char *path)
 {
-    problem(ctx, "%s: orphan (a file the manifest does not name)", path);
+    orphan_sink *o = ctx;
+    if (o->writer)
+        problem(o->notes, "%s: not named by the manifest (a writer holds the lock: its work in progress?)", path);
+    else
+        problem(o->probs, "%s: orphan (a file the manifest does not name)", path);
+}
+
+static bool writer_running(const char *store)
+{
+    char path[MC_PATH_MAX + 8];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/LOCK", store);
+    return stat(path, &sb) == 0;
+}
+
+/* Logs each line of TEXT (LEN bytes) as "verify: LINE"; returns how many. */
+static uint64_t log_lines(const mc_cli_ctx *ctx, const char *text, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *line = text, *end = text + len; line < end; n++) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            nl = end;
+        mc_log(ctx, "verify: %.*s", (int)(nl - line), line);
+        line = nl + 1;
+    }
+    return n;
+}
+
+typedef enum { V_OK, V_FAILED, V_RETRY } verdict;
+
+/* One pass over the manifest loaded now; rank 0 prints the outcome unless
+ * it is V_RETRY: problems found while a commit moved the store to another
+ * generation (files of the old one may be gone, view.h). Collective; the
+ * verdict is the same on every rank. */
+static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_attempt)
+{
+    mc_manifest *m = NULL;
+    mc_buf probs = {0}, notes = {0};
+    void *all = NULL;
+    uint64_t *lens = NULL;
+    verdict v = V_FAILED;
+    if (mc_manifest_load_bcast(ctx, store, &m) != MC_EXIT_OK) {
+        if (ctx->rank == 0)
+            fprintf(ctx->out, "verify: FAILED: the manifest of %s does not load\n", store);
+        return V_FAILED;
+    }
+    if (ctx->rank == 0) {
+        mc_err err;
+        mc_err_clear(&err);
+        orphan_sink sink = {&probs, &notes, writer_running(store)};
+        if (mc_store_list_orphans(store, m, orphan_found, &sink, &err) != MC_OK)
+            problem(&probs, "%s", err.msg);
+    }
+    uint64_t items = verify_share(ctx, store, m, &probs), total_items = 0;
+    MPI_Reduce(&items, &total_items, 1, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
+    bool ok = mc_gather_bytes(probs.p, probs.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
+    uint64_t verdict_u = V_FAILED;
+    if (ctx->rank == 0) {
+        uint64_t total = 0;
+        for (int r = 0; ok && r < ctx->size; r++)
+            total += lens[r];
+        if (ok && total && !last_attempt && mc_view_generation_moved(store, mc_manifest_generation(m))) {
+            verdict_u = V_RETRY;
+        } else {
+            uint64_t nprob = ok ? log_lines(ctx, all, total) : 0;
+            log_lines(ctx, (const char *)notes.p, notes.n);
+            if (!ok)
+                fprintf(ctx->out, "verify: FAILED: could not collect the results\n");
+            else if (nprob)
+                fprintf(ctx->out, "verify: FAILED: %" PRIu64 " problem(s) in %s\n", nprob, store);
+            else
+                fprintf(ctx->out, "verify: OK: %zu segments, %" PRIu64 " items\n", mc_manifest_count(m),
+                        total_items);
+            verdict_u = ok && nprob == 0 ? V_OK : V_FAILED;
+        }
+    }
+    v = (verdict)mc_bcast_u64_quiet(verdict_u, 0, ctx->comm);
+    free(all);
+    free(lens);
+    mc_buf_free(&probs);
+    mc_buf_free(&notes);
+    mc_manifest_destroy(&m);
+    return v;
 }
 
 int mc_cmd_verify(int argc, char **argv, const mc_cli_ctx *ctx)
@@ -92,52 +185,9 @@ int mc_cmd_verify(int argc, char **argv, const mc_cli_ctx *ctx)
     int rc = mc_cmdline_parse(ctx, argc, argv, NULL, 1, 1, &cl);
     if (rc != MC_EXIT_OK)
         return rc;
-    const char *store = cl.pos[0];
-    mc_manifest *m = NULL;
-    mc_buf probs = {0};
-    void *all = NULL;
-    uint64_t *lens = NULL;
-    if (mc_manifest_load_bcast(ctx, store, &m) != MC_EXIT_OK) {
-        if (ctx->rank == 0)
-            fprintf(ctx->out, "verify: FAILED: the manifest of %s does not load\n", store);
-        rc = MC_EXIT_FAIL;
-        goto cleanup;
-    }
-    if (ctx->rank == 0) {
-        mc_err err;
-        mc_err_clear(&err);
-        if (mc_store_list_orphans(store, m, orphan_found, &probs, &err) != MC_OK)
-            problem(&probs, "%s", err.msg);
-    }
-    uint64_t items = verify_share(ctx, store, m, &probs), total_items = 0;
-    MPI_Reduce(&items, &total_items, 1, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
-    bool ok = mc_gather_bytes(probs.p, probs.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
-    if (ctx->rank == 0) {
-        uint64_t nprob = 0, total = 0;
-        for (int r = 0; ok && r < ctx->size; r++)
-            total += lens[r];
-        for (char *line = all, *end = (char *)all + total; ok && line < end;) {
-            char *nl = memchr(line, '\n', (size_t)(end - line));
-            if (!nl)
-                nl = end;
-            mc_log(ctx, "verify: %.*s", (int)(nl - line), line);
-            nprob++;
-            line = nl + 1;
-        }
-        if (!ok)
-            fprintf(ctx->out, "verify: FAILED: could not collect the results\n");
-        else if (nprob)
-            fprintf(ctx->out, "verify: FAILED: %" PRIu64 " problem(s) in %s\n", nprob, store);
-        else
-            fprintf(ctx->out, "verify: OK: %zu segments, %" PRIu64 " items\n", mc_manifest_count(m), total_items);
-        ok = ok && nprob == 0;
-    }
-    rc = mc_bcast_u64_quiet(ok, 0, ctx->comm) ? MC_EXIT_OK : MC_EXIT_FAIL;
-cleanup:
-    free(all);
-    free(lens);
-    mc_buf_free(&probs);
-    mc_manifest_destroy(&m);
+    verdict v = V_RETRY;
+    for (int attempt = 0; v == V_RETRY; attempt++)
+        v = verify_once(ctx, cl.pos[0], attempt + 1 >= MC_VIEW_ATTEMPTS);
     mc_cmdline_free(&cl);
-    return rc;
+    return v == V_OK ? MC_EXIT_OK : MC_EXIT_FAIL;
 }

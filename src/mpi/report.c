@@ -45,6 +45,7 @@ void mc_report_add(mc_report *r, int rank, const mc_compact_stats *s, bool ok)
     r->items_written += s->items_out;
     r->deletes_dropped += s->deletes_dropped;
     r->overwrites_dropped += s->overwrites_dropped;
+    r->duplicates_dropped += s->duplicates_dropped;
     r->compactions_done++;
 }
 
@@ -89,6 +90,7 @@ static void write_json(FILE *f, const mc_report *r)
     mc_json_u64(&j, "moved", r->moved);
     mc_json_u64(&j, "deletes_dropped", r->deletes_dropped);
     mc_json_u64(&j, "overwrites_dropped", r->overwrites_dropped);
+    mc_json_u64(&j, "duplicates_dropped", r->duplicates_dropped);
     mc_json_f64(&j, "write_amplification", mc_report_write_amplification(r));
     mc_json_u64(&j, "commits", r->commits);
     mc_json_u64(&j, "slices", r->slices);

@@ -19,6 +19,7 @@ typedef struct mc_report {
     uint64_t bytes_read, bytes_written, items_read, items_written;
     uint64_t compactions_done, compactions_retried, compactions_reissued, compactions_failed;
     uint64_t moved, deletes_dropped, overwrites_dropped, commits;
+    uint64_t duplicates_dropped;   /* identical copies of a kept version */
     uint64_t slices;            /* slices run by compactions cut across ranks (0 when none was cut) */
     uint64_t initial_bytes;     /* logical bytes in the store when compact started */
     uint64_t orphans_removed;   /* at start and at the end */

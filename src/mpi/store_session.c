@@ -10,6 +10,7 @@
 #include "manifest_wire.h"
 #include "mpiutil.h"
 #include "store.h"
+#include "view.h"
 
 /* Rank 0 encodes *m (when ok), every rank decodes: the shared part of
  * mc_session_open() and mc_manifest_load_bcast(). ROOT_OK is rank 0's
@@ -105,7 +106,7 @@ int mc_manifest_load_bcast(const mc_cli_ctx *ctx, const char *store, mc_manifest
     if (ctx->rank == 0) {
         mc_err err;
         mc_err_clear(&err);
-        if (mc_manifest_load(store, m, &err) != MC_OK) {
+        if (mc_view_load_manifest(store, m, &err) != MC_OK) {   /* tolerates a racing commit */
             mc_log_err(ctx, &err);
             ok = false;
         }

@@ -38,8 +38,8 @@ int mc_session_commit(const mc_cli_ctx *ctx, mc_session *s);
  * closed session. */
 void mc_session_close(mc_session *s);
 
-/* Read-only commands: rank 0 loads the committed manifest (no lock) and
- * broadcasts it; *m is owned by the caller on every rank. Collective. */
+/* Read-only commands: rank 0 loads the committed manifest (no lock; a
+ * commit racing the load is retried, view.h) and broadcasts it; *m is owned by the caller on every rank. Collective. */
 int mc_manifest_load_bcast(const mc_cli_ctx *ctx, const char *store, mc_manifest **m);
 
 #endif

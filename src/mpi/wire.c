@@ -101,6 +101,7 @@ mc_status mc_wire_encode_response(const mc_response *resp, mc_buf *out, mc_err *
     TRY(mc_buf_append_u64(out, s->bytes_out, err));
     TRY(mc_buf_append_u64(out, s->deletes_dropped, err));
     TRY(mc_buf_append_u64(out, s->overwrites_dropped, err));
+    TRY(mc_buf_append_u64(out, s->duplicates_dropped, err));
     TRY(put_f64(out, s->seconds, err));
     return MC_OK;
 }
@@ -332,6 +333,7 @@ mc_status mc_wire_decode_response(const uint8_t *p, size_t len, mc_response *res
     GET(get_u64(&r, &s->bytes_out, "stats", err));
     GET(get_u64(&r, &s->deletes_dropped, "stats", err));
     GET(get_u64(&r, &s->overwrites_dropped, "stats", err));
+    GET(get_u64(&r, &s->duplicates_dropped, "stats", err));
     GET(get_f64(&r, &s->seconds, "stats", err));
     GET(check_end(&r, err));
 

@@ -74,7 +74,7 @@ assert r["slices"] == 0 or r["slices"] >= 2, r["slices"]
 if r["compactions_retried"] == 0 and r["compactions_reissued"] == 0:
     assert 2 * (runs - r["compactions_done"]) >= r["slices"], (runs, r["compactions_done"], r["slices"])
 assert r["items_written"] <= r["items_read"]
-assert r["items_read"] - r["items_written"] == r["deletes_dropped"] + r["overwrites_dropped"], r
+assert r["items_read"] - r["items_written"] == r["deletes_dropped"] + r["overwrites_dropped"] + r["duplicates_dropped"], r
 assert r["exit_status"] == 0 and r["compactions_failed"] == 0 and r["quarantined"] == []
 EOF
 }

@@ -727,6 +727,41 @@ static void test_guard_keeps_delete(void **state)
     }
 }
 
+/* Identical versions (same key, seq, kind and value) in two inputs, as an
+ * add of a file already added leaves them: one copy is kept and the others
+ * are counted, so that items_in - items_out = deletes_dropped +
+ * overwrites_dropped + duplicates_dropped. */
+static void test_duplicates_counted(void **state)
+{
+    (void)state;
+    char store[1200];
+    new_store(store, sizeof store, NULL);
+    titem a[] = {kv("a", "x", 5, MC_KIND_PUT), kv("b", "y", 3, MC_KIND_PUT), kv("c", "new", 7, MC_KIND_PUT),
+                 kv("d", NULL, 4, MC_KIND_DELETE)};
+    titem b[] = {kv("a", "x", 5, MC_KIND_PUT), kv("b", "y", 3, MC_KIND_PUT), kv("c", "old", 2, MC_KIND_PUT),
+                 kv("d", NULL, 4, MC_KIND_DELETE), kv("e", "z", 1, MC_KIND_PUT)};
+    mc_request req = {.id = 1, .upper_level = 0, .out_level = 1, .segment_size = 1 << 20, .nuppers = 2};
+    req.inputs = calloc(2, sizeof *req.inputs);
+    assert_non_null(req.inputs);
+    write_segment(store, 1, 0, a, 4, &req.inputs[0]);
+    write_segment(store, 2, 0, b, 5, &req.inputs[1]);
+    req.ninputs = 2;
+    alloc_segnos(&req, 10);
+    mc_err err = {0};
+    if (mc_request_check(&req, &err) != MC_OK)
+        fail_msg("test built a bad request: %s", err.msg);
+    mc_response resp;
+    if (mc_compact_run(store, &req, NULL, &resp, &err) != MC_OK)
+        fail_msg("compaction: %s", err.msg);
+    const mc_compact_stats *s = &resp.stats;
+    assert_int_equal(s->items_in, 9);
+    assert_int_equal(s->overwrites_dropped, 1);
+    assert_int_equal(s->items_in - s->items_out, s->deletes_dropped + s->overwrites_dropped + s->duplicates_dropped);
+    assert_int_equal(s->duplicates_dropped, 3);   /* a, b and the delete of d */
+    mc_response_clear(&resp);
+    mc_request_clear(&req);
+}
+
 static int cancel_poll(void *ctx)
 {
     int *calls = ctx;
@@ -848,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_split_at_segment_size),
         cmocka_unit_test(test_guard_keeps_delete),
         cmocka_unit_test(test_failures_remove_outputs),
+        cmocka_unit_test(test_duplicates_counted),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (rm_tree(base_dir) != 0)

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +155,69 @@ static void test_not_stale(void **state)
     unlink(lock_path);
 }
 
+/* A lock naming a zombie of this host (exited, not reaped: what a container
+ * whose init does not reap leaves) is stale: kill(pid, 0) alone says alive. */
+static void test_zombie_is_stale(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    /* Wait for the exit but leave the child unreaped: a zombie from here on. */
+    assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+    assert_int_equal(kill(pid, 0), 0);
+    char text[1024];
+    snprintf(text, sizeof text, "host=%s pid=%ld jobid=5 command=compact started=2020-01-01T00:00:00Z\n", host,
+             (long)pid);
+    write_text(lock_path, text);
+    mc_lock *l = NULL;
+    mc_err err;
+    mc_status st = mc_lock_acquire(store, "add", &l, &err);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (st != MC_OK)
+        fail_msg("a lock held by a zombie was not taken over: %s", err.msg);
+    read_text(lock_path, text, sizeof text);
+    char want[300];
+    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_no_stale_files();
+    mc_lock_release(&l);
+    assert_false(exists(lock_path));
+}
+
+/* An empty LOCK (a writer died between creating and writing it) is stale
+ * once it is more than a few seconds old; a fresh one is held, and the
+ * message says why. */
+static void test_empty_lock(void **state)
+{
+    (void)state;
+    mc_lock *l = NULL;
+    mc_err err;
+    write_text(lock_path, "");
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_non_null(strstr(err.msg, lock_path));
+    struct timeval old[2];
+    gettimeofday(&old[0], NULL);
+    old[0].tv_sec -= 60;
+    old[1] = old[0];
+    assert_int_equal(utimes(lock_path, old), 0);
+    if (mc_lock_acquire(store, "add", &l, &err) != MC_OK)
+        fail_msg("an empty lock a minute old was not taken over: %s", err.msg);
+    char text[1024], want[300];
+    read_text(lock_path, text, sizeof text);
+    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_no_stale_files();
+    mc_lock_release(&l);
+    assert_false(exists(lock_path));
+}
+
 static void test_release_keeps_foreign_lock(void **state)
 {
     (void)state;
@@ -176,6 +241,14 @@ static void test_missing_store(void **state)
     assert_int_equal(mc_lock_acquire(path, "gen", &l, &err), MC_ENOENT);
     assert_null(l);
     assert_non_null(strstr(err.msg, path));
+}
+
+/* After a test that may fail holding a LOCK: the next test starts without. */
+static int remove_lock(void **state)
+{
+    (void)state;
+    unlink(lock_path);
+    return 0;
 }
 
 static int setup_dir(void **state)
@@ -209,6 +282,8 @@ int main(void)
         cmocka_unit_test(test_acquire_release),
         cmocka_unit_test(test_stale_taken_over),
         cmocka_unit_test(test_not_stale),
+        cmocka_unit_test_teardown(test_zombie_is_stale, remove_lock),
+        cmocka_unit_test_teardown(test_empty_lock, remove_lock),
         cmocka_unit_test(test_release_keeps_foreign_lock),
         cmocka_unit_test(test_missing_store),
     };

@@ -132,7 +132,7 @@ static void trial(size_t nsrc, size_t per)
     }
     /* model */
     qsort(all, nall, sizeof *all, model_cmp);
-    uint64_t want_over = 0, want_conf = 0;
+    uint64_t want_over = 0, want_conf = 0, want_dup = 0;
     version *winners = calloc(nall ? nall : 1, sizeof *winners);
     assert_non_null(winners);
     size_t nwin = 0;
@@ -143,6 +143,8 @@ static void trial(size_t nsrc, size_t per)
                 want_over++;
             else if (!same_content(w, &all[i]))
                 want_conf++;
+            else
+                want_dup++;
             continue;
         }
         winners[nwin++] = all[i];
@@ -177,6 +179,9 @@ static void trial(size_t nsrc, size_t per)
     assert_int_equal(got, nwin);
     assert_int_equal(mc_merge_overwrites(m), want_over);
     assert_int_equal(mc_merge_conflicts(m), want_conf);
+    assert_int_equal(mc_merge_duplicates(m), want_dup);
+    /* every version read is returned or counted once */
+    assert_int_equal(nall - nwin, mc_merge_overwrites(m) + mc_merge_conflicts(m) + mc_merge_duplicates(m));
     bool eof = false;
     mc_item it;
     assert_int_equal(mc_merge_next(m, &it, &eof, &err), MC_OK);   /* stays at the end */

@@ -121,6 +121,7 @@ static void rnd_response(mc_response *r)
     r->stats.bytes_out = rnd();
     r->stats.deletes_dropped = rnd();
     r->stats.overwrites_dropped = rnd();
+    r->stats.duplicates_dropped = rnd();
     r->stats.seconds = (double)rnd_below(1000000) / 1000.0;
 }
 
@@ -184,6 +185,7 @@ static void assert_response_equal(const mc_response *a, const mc_response *b)
     assert_int_equal(a->stats.bytes_out, b->stats.bytes_out);
     assert_int_equal(a->stats.deletes_dropped, b->stats.deletes_dropped);
     assert_int_equal(a->stats.overwrites_dropped, b->stats.overwrites_dropped);
+    assert_int_equal(a->stats.duplicates_dropped, b->stats.duplicates_dropped);
     assert_true(a->stats.seconds == b->stats.seconds);
 }
 
