@@ -37,6 +37,15 @@ const char *mc_seg_item_problem(const mc_item *it, const uint8_t *prev, size_t p
     return NULL;
 }
 
+/* Seqs of items added to a store: 0 is never a version (stores start at
+ * next_seq = 1, compaction refuses it) and above MC_SEQ_MAX next_seq would
+ * run out of room and wrap. */
+static mc_status seq_out_of_range(const char *path, uint64_t index, uint64_t seq, mc_err *err)
+{
+    return mc_err_set(err, MC_ECORRUPT, 0, "%s: item %llu: seq %llu is outside the allowed range 1..%llu (2^63-1)",
+                      path, (unsigned long long)index, (unsigned long long)seq, (unsigned long long)MC_SEQ_MAX);
+}
+
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
 {
     mc_status st = MC_OK;
@@ -53,6 +62,10 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
             goto cleanup;
         if (eof)
             break;
+        if (it.seq == 0 || it.seq > MC_SEQ_MAX) {
+            st = seq_out_of_range(path, m.nitems, it.seq, err);
+            goto cleanup;
+        }
         if (m.nitems == 0) {
             m.min_key = mc_memdup(it.key, it.key_len);
             m.min_key_len = it.key_len;

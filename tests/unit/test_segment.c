@@ -840,6 +840,33 @@ static void test_reader_checks(void **state)
     check_raw(&s, MC_ECORRUPT, "no items");
 }
 
+/* Seqs are 1..MC_SEQ_MAX (2^63-1): seq 0 and seqs that would wrap next_seq
+ * are refused, naming the item. */
+static void test_seq_range(void **state)
+{
+    (void)state;
+    raw_seg s = raw_default();
+    s.seqs[0] = 0;
+    s.min_seq = 0;
+    check_raw(&s, MC_ECORRUPT, "item 0: seq 0 is outside the allowed range");
+    s = raw_default();
+    s.seqs[2] = UINT64_MAX;
+    s.max_seq = UINT64_MAX;
+    check_raw(&s, MC_ECORRUPT, "item 2: seq 18446744073709551615 is outside");
+    s = raw_default();
+    s.seqs[1] = MC_SEQ_MAX + 1;
+    s.seqs[2] = MC_SEQ_MAX + 2;
+    s.max_seq = MC_SEQ_MAX + 2;
+    check_raw(&s, MC_ECORRUPT, "item 1: seq 9223372036854775808 is outside");
+    s = raw_default();
+    s.seqs[0] = 1;
+    s.seqs[1] = MC_SEQ_MAX - 1;
+    s.seqs[2] = MC_SEQ_MAX;
+    s.min_seq = 1;
+    s.max_seq = MC_SEQ_MAX;
+    check_raw(&s, MC_OK, NULL);
+}
+
 int main(void)
 {
     const char *env = getenv("MC_SEED");
@@ -862,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_tiny_file),
         cmocka_unit_test(test_reader_checks),
+        cmocka_unit_test(test_seq_range),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
