@@ -37,13 +37,22 @@ const char *mc_seg_item_problem(const mc_item *it, const uint8_t *prev, size_t p
     return NULL;
 }
 
-/* Seqs of items added to a store: 0 is never a version (stores start at
- * next_seq = 1, compaction refuses it) and above MC_SEQ_MAX next_seq would
- * run out of room and wrap. */
-static mc_status seq_out_of_range(const char *path, uint64_t index, uint64_t seq, mc_err *err)
+/* Seq 0 is never a version: stores start at next_seq = 1, and compaction
+ * refuses it. */
+static mc_status seq_zero(const char *path, uint64_t index, mc_err *err)
 {
-    return mc_err_set(err, MC_ECORRUPT, 0, "%s: item %llu: seq %llu is outside the allowed range 1..%llu (2^63-1)",
-                      path, (unsigned long long)index, (unsigned long long)seq, (unsigned long long)MC_SEQ_MAX);
+    return mc_err_set(err, MC_ECORRUPT, 0, "%s: item %llu: seq 0 is not allowed (seqs start at 1)", path,
+                      (unsigned long long)index);
+}
+
+mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_err *err)
+{
+    if (meta->max_seq <= MC_ADD_SEQ_MAX)
+        return MC_OK;
+    return mc_err_set(err, MC_ECORRUPT, 0,
+                      "%s: holds seq %llu, above the largest seq add accepts, %llu (2^63-1): the store's next seq "
+                      "would leave no room for newer versions",
+                      path, (unsigned long long)meta->max_seq, (unsigned long long)MC_ADD_SEQ_MAX);
 }
 
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
@@ -62,8 +71,8 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
             goto cleanup;
         if (eof)
             break;
-        if (it.seq == 0 || it.seq > MC_SEQ_MAX) {
-            st = seq_out_of_range(path, m.nitems, it.seq, err);
+        if (it.seq == 0) {
+            st = seq_zero(path, m.nitems, err);
             goto cleanup;
         }
         if (m.nitems == 0) {
