@@ -56,6 +56,10 @@ typedef struct mc_err {
 /* Limits (docs/FORMAT.md). */
 #define MC_KEY_MAX ((size_t)4096)                 /* bytes; keys are >= 1 byte */
 #define MC_VALUE_MAX ((size_t)16 * 1024 * 1024)   /* bytes; values may be empty */
+/* Seqs are >= 1 (0 is never a version). `add` takes seqs up to
+ * MC_ADD_SEQ_MAX only, so that the store's next_seq (then at most 2^63)
+ * leaves 2^63 seqs for gen without wrapping. */
+#define MC_ADD_SEQ_MAX ((uint64_t)INT64_MAX)
 
 enum { MC_KIND_PUT = 0, MC_KIND_DELETE = 1 };
 
@@ -128,9 +132,13 @@ void mc_seg_reader_close(mc_seg_reader **r);
  * another valid segment copied over it. */
 mc_status mc_seg_reader_check_meta(const mc_seg_reader *r, const char *path, const mc_seg_meta *meta, mc_err *err);
 
-/* Reads a whole segment and checks every rule of docs/FORMAT.md; *meta gets
- * what it holds (level 0; segno from the file's attribute). */
+/* Reads a whole segment and checks every rule of docs/FORMAT.md (no seq 0
+ * included); *meta gets what it holds (level 0; segno from the file's
+ * attribute). */
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err);
+/* `add`'s extra rule for a validated file: MC_ECORRUPT naming PATH when its
+ * max_seq (META) is above MC_ADD_SEQ_MAX. */
+mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_err *err);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -51,6 +52,11 @@ static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", src, strerror(e));
         goto cleanup;
     }
+    struct stat sb;
+    if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {   /* not /dev/zero, a FIFO, a directory */
+        st = mc_err_set(err, MC_EINVAL, 0, "%s: not a regular file", src);
+        goto cleanup;
+    }
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (out < 0) {
         int e = errno;
@@ -94,13 +100,18 @@ cleanup:
     return st;
 }
 
-mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, mc_err *err)
+mc_status mc_seg_copy_raw(const char *src, const char *tmp, mc_err *err)
 {
-    char tmp[MC_PATH_MAX + 8], dir[MC_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
     mc_status st = copy_bytes(src, tmp, err);
-    if (st == MC_OK)
-        st = mc_seg_relabel(tmp, segno, err);   /* closes with fsync */
+    if (st != MC_OK)
+        unlink(tmp);
+    return st;
+}
+
+mc_status mc_seg_install(const char *tmp, const char *dst, uint64_t segno, mc_err *err)
+{
+    char dir[MC_PATH_MAX];
+    mc_status st = mc_seg_relabel(tmp, segno, err);   /* closes with fsync */
     if (st == MC_OK && rename(tmp, dst) != 0) {
         int e = errno;
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: rename to %s: %s", tmp, dst, strerror(e));
@@ -111,4 +122,12 @@ mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, 
     }
     snprintf(dir, sizeof dir, "%s", dst);
     return mc_fsync_dir(dirname(dir), err);
+}
+
+mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, mc_err *err)
+{
+    char tmp[MC_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
+    mc_status st = mc_seg_copy_raw(src, tmp, err);
+    return st == MC_OK ? mc_seg_install(tmp, dst, segno, err) : st;
 }

@@ -14,6 +14,15 @@
  * fsyncs the file. */
 mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err);
 
+/* The two halves of mc_seg_copy_relabel(), for `add`, which validates the
+ * copy between them (the file committed is the file validated):
+ * mc_seg_copy_raw() copies SRC, which must be a regular file, byte for byte
+ * to TMP (created or truncated; removed on failure); mc_seg_install()
+ * relabels TMP as SEGNO, fsyncs it, renames it to DST and fsyncs DST's
+ * directory (TMP removed on failure, DST untouched). */
+mc_status mc_seg_copy_raw(const char *src, const char *tmp, mc_err *err);
+mc_status mc_seg_install(const char *tmp, const char *dst, uint64_t segno, mc_err *err);
+
 /* Copies SRC to DST.tmp, relabels it as SEGNO, fsyncs, renames to DST and
  * fsyncs DST's directory. On failure DST.tmp is removed and DST untouched. */
 mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, mc_err *err);

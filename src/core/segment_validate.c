@@ -37,6 +37,24 @@ const char *mc_seg_item_problem(const mc_item *it, const uint8_t *prev, size_t p
     return NULL;
 }
 
+/* Seq 0 is never a version: stores start at next_seq = 1, and compaction
+ * refuses it. */
+static mc_status seq_zero(const char *path, uint64_t index, mc_err *err)
+{
+    return mc_err_set(err, MC_ECORRUPT, 0, "%s: item %llu: seq 0 is not allowed (seqs start at 1)", path,
+                      (unsigned long long)index);
+}
+
+mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_err *err)
+{
+    if (meta->max_seq <= MC_ADD_SEQ_MAX)
+        return MC_OK;
+    return mc_err_set(err, MC_ECORRUPT, 0,
+                      "%s: holds seq %llu, above the largest seq add accepts, %llu (2^63-1): the store's next seq "
+                      "would leave no room for newer versions",
+                      path, (unsigned long long)meta->max_seq, (unsigned long long)MC_ADD_SEQ_MAX);
+}
+
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
 {
     mc_status st = MC_OK;
@@ -53,6 +71,10 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
             goto cleanup;
         if (eof)
             break;
+        if (it.seq == 0) {
+            st = seq_zero(path, m.nitems, err);
+            goto cleanup;
+        }
         if (m.nitems == 0) {
             m.min_key = mc_memdup(it.key, it.key_len);
             m.min_key_len = it.key_len;

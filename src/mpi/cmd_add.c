@@ -1,8 +1,21 @@
-/* cmd_add: `mpicompact add STORE FILE...`: validate foreign segments in parallel, register them in level 0. */
+/* cmd_add: `mpicompact add STORE FILE...`: rank 0 copies the files into the store, all ranks validate the
+ * copies in parallel, rank 0 registers them in level 0.
+ *
+ * Only rank 0 reads the files named on the command line, by their real paths
+ * (add_input.h): ranks may see a path differently (working directories,
+ * node-local /tmp, a file replaced meanwhile), so what is validated is the
+ * copy in STORE/seg/ (all ranks see the store alike), and the file committed
+ * is the file validated. Inputs inside the store are refused before the
+ * session's orphan sweep could remove them. */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "add_input.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "err.h"
@@ -13,17 +26,177 @@
 #include "store.h"
 #include "store_session.h"
 
-/* This rank's share of the files (i = rank, rank + size, ...): each valid
+/* What rank 0 tells every rank: the first segno, the store's real path and,
+ * per file, whether its copy was made and the name rank 0 was given. The
+ * strings point into WIRE. */
+typedef struct add_plan {
+    mc_buf wire;
+    uint64_t first;
+    int nfiles;
+    const char *store;
+    const char **names;
+    uint8_t *copied;
+} add_plan;
+
+static void plan_free(add_plan *p)
+{
+    mc_buf_free(&p->wire);
+    free(p->names);
+    free(p->copied);
+    memset(p, 0, sizeof *p);
+}
+
+/* The copy of file I: STORE/seg/../S.h5.tmp until it is installed. */
+static void copy_path(const add_plan *p, int i, char *out)
+{
+    mc_store_seg_path(p->store, p->first + (uint64_t)i, out);
+    strcat(out, ".tmp");
+}
+
+/* Logs MSG with every mention of the copy COPY replaced by NAME: the user
+ * knows the file by the name given. */
+static void log_rejected(const mc_cli_ctx *ctx, const char *msg, const char *copy, const char *name)
+{
+    char out[4096];
+    size_t n = 0, clen = strlen(copy);
+    const char *at;
+    out[0] = '\0';
+    while (clen && (at = strstr(msg, copy)) != NULL && n < sizeof out) {
+        n += (size_t)snprintf(out + n, sizeof out - n, "%.*s%s", (int)(at - msg), msg, name);
+        msg = at + clen;
+    }
+    if (n < sizeof out)
+        snprintf(out + n, sizeof out - n, "%s", msg);
+    if (strstr(out, name))
+        mc_log(ctx, "add: rejected: %s", out);
+    else
+        mc_log(ctx, "add: rejected: %s: %s", name, out);
+}
+
+/* Rank 0, before the session (whose orphan sweep must not meet an input):
+ * the real path of every file; each refused one logged. */
+static bool resolve_all(const mc_cli_ctx *ctx, const char *store, char **files, int nfiles,
+                        char (*resolved)[MC_PATH_MAX])
+{
+    int bad = 0;
+    for (int i = 0; i < nfiles; i++) {
+        mc_err err;
+        mc_err_clear(&err);
+        if (mc_add_input_resolve(store, files[i], resolved[i], &err) != MC_OK) {
+            mc_log(ctx, "add: refused: %s", err.msg);
+            bad++;
+        }
+    }
+    if (bad)
+        mc_log(ctx, "add: %d of %d file(s) refused; nothing was added", bad, nfiles);
+    return bad == 0;
+}
+
+static mc_status put_str(mc_buf *b, const char *str, mc_err *err)
+{
+    return mc_buf_append(b, str, strlen(str) + 1, err);
+}
+
+/* Rank 0: copies every file to its segno's .tmp in the store and writes the
+ * plan into P->wire. A file that cannot be copied is logged and marked. */
+static bool copy_in(const mc_cli_ctx *ctx, const char *store, mc_manifest *m, char **files,
+                    char (*resolved)[MC_PATH_MAX], int nfiles, add_plan *p)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    char real[PATH_MAX];
+    if (!realpath(store, real)) {
+        int e = errno;
+        mc_err_set(&err, mc_status_from_errno(e), e, "%s: %s", store, strerror(e));
+        goto fail;
+    }
+    p->first = mc_manifest_alloc_segnos(m, (uint64_t)nfiles);
+    p->store = real;
+    if (mc_buf_append_u64(&p->wire, p->first, &err) != MC_OK ||
+        mc_buf_append_u64(&p->wire, (uint64_t)nfiles, &err) != MC_OK || put_str(&p->wire, real, &err) != MC_OK)
+        goto fail;
+    for (int i = 0; i < nfiles; i++) {
+        char tmp[MC_PATH_MAX + 8];
+        copy_path(p, i, tmp);
+        mc_err ferr;
+        mc_err_clear(&ferr);
+        uint8_t copied = mc_seg_copy_raw(resolved[i], tmp, &ferr) == MC_OK;
+        if (!copied)
+            log_rejected(ctx, ferr.msg, resolved[i], files[i]);
+        if (mc_buf_append(&p->wire, &copied, 1, &err) != MC_OK || put_str(&p->wire, files[i], &err) != MC_OK)
+            goto fail;
+    }
+    p->store = NULL;
+    return true;
+fail:
+    p->store = NULL;
+    mc_log_err(ctx, &err);
+    return false;
+}
+
+static uint64_t get_u64(const uint8_t *q)
+{
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++)
+        v |= (uint64_t)q[b] << (8 * b);
+    return v;
+}
+
+/* A string at *Q before END; advances *Q. */
+static const char *get_str(const uint8_t **q, const uint8_t *end)
+{
+    const uint8_t *nul = memchr(*q, 0, (size_t)(end - *q));
+    if (!nul)
+        return NULL;
+    const char *str = (const char *)*q;
+    *q = nul + 1;
+    return str;
+}
+
+/* Every rank: the plan's fields from P->wire. */
+static bool plan_decode(add_plan *p)
+{
+    const uint8_t *q = p->wire.p, *end = q + p->wire.n;
+    if (p->wire.n < 16 || get_u64(q + 8) > INT_MAX)
+        return false;
+    p->first = get_u64(q);
+    p->nfiles = (int)get_u64(q + 8);
+    q += 16;
+    if (!(p->store = get_str(&q, end)))
+        return false;
+    p->names = calloc((size_t)p->nfiles + 1, sizeof *p->names);
+    p->copied = calloc((size_t)p->nfiles + 1, 1);
+    if (!p->names || !p->copied)
+        return false;
+    for (int i = 0; i < p->nfiles; i++) {
+        if (q >= end)
+            return false;
+        p->copied[i] = *q++;
+        if (!(p->names[i] = get_str(&q, end)))
+            return false;
+    }
+    return q == end;
+}
+/* This rank's share of the copies (i = rank, rank + size, ...): each valid
  * one appended to OUT as (index, descriptor); each bad one logged with its
- * reason. Returns the number of bad files. */
-static uint64_t validate_share(const mc_cli_ctx *ctx, int nfiles, char **files, mc_buf *out)
+ * reason, under the name the user gave. Returns the number of bad files
+ * (rank 0 also counts those it could not copy). */
+static uint64_t validate_share(const mc_cli_ctx *ctx, const add_plan *p, mc_buf *out)
 {
     uint64_t bad = 0;
-    for (int i = ctx->rank; i < nfiles; i += ctx->size) {
+    for (int i = 0; i < p->nfiles; i++)
+        bad += ctx->rank == 0 && !p->copied[i];
+    for (int i = ctx->rank; i < p->nfiles; i += ctx->size) {
+        if (!p->copied[i])
+            continue;
+        char tmp[MC_PATH_MAX + 8];
+        copy_path(p, i, tmp);
         mc_seg_meta meta = {0};
         mc_err err;
         mc_err_clear(&err);
-        mc_status st = mc_seg_validate(files[i], &meta, &err);
+        mc_status st = mc_seg_validate(tmp, &meta, &err);
+        if (st == MC_OK)
+            st = mc_seg_check_add_seqs(tmp, &meta, &err);
         if (st == MC_OK) {
             meta.level = 0;
             st = mc_buf_append_u64(out, (uint64_t)i, &err);
@@ -32,11 +205,7 @@ static uint64_t validate_share(const mc_cli_ctx *ctx, int nfiles, char **files, 
         }
         mc_seg_meta_clear(&meta);
         if (st != MC_OK) {
-            /* the validator's message names the file; make sure of it */
-            if (strstr(err.msg, files[i]))
-                mc_log(ctx, "add: rejected: %s", err.msg);
-            else
-                mc_log(ctx, "add: rejected: %s: %s", files[i], err.msg);
+            log_rejected(ctx, err.msg, tmp, p->names[i]);
             bad++;
         }
     }
@@ -71,28 +240,41 @@ bad:
     return false;
 }
 
-/* Rank 0: copies every file into the store under a new segno and adds it to
- * the manifest. *ncopied tells how many segnos from FIRST were written. */
-static bool copy_all(const mc_cli_ctx *ctx, const char *store, mc_manifest *m, char **files, int nfiles,
-                     mc_seg_meta *metas, uint64_t first, uint64_t *ncopied)
+/* Rank 0: the installed file I is the validated copy, relabelled: its
+ * attributes still agree with the descriptor. */
+static mc_status check_installed(const char *path, const mc_seg_meta *meta, mc_err *err)
+{
+    mc_seg_reader *r = NULL;
+    mc_status st = mc_seg_reader_open(path, &r, err);
+    if (st == MC_OK)
+        st = mc_seg_reader_check_meta(r, path, meta, err);
+    mc_seg_reader_close(&r);
+    return st;
+}
+
+/* Rank 0: gives every validated copy its segno, renames it into place and
+ * adds it to the manifest. */
+static bool install_all(const mc_cli_ctx *ctx, mc_manifest *m, const add_plan *p, mc_seg_meta *metas)
 {
     mc_err err;
     mc_err_clear(&err);
     mc_status st = MC_OK;
     uint64_t next_seq = mc_manifest_next_seq(m);
-    for (int i = 0; i < nfiles && st == MC_OK; i++) {
-        char path[MC_PATH_MAX];
-        uint64_t segno = first + (uint64_t)i;
-        mc_store_seg_path(store, segno, path);
-        *ncopied = (uint64_t)i + 1;
-        st = mc_seg_copy_relabel(files[i], path, segno, &err);
+    for (int i = 0; i < p->nfiles && st == MC_OK; i++) {
+        char path[MC_PATH_MAX], tmp[MC_PATH_MAX + 8];
+        uint64_t segno = p->first + (uint64_t)i;
+        mc_store_seg_path(p->store, segno, path);
+        copy_path(p, i, tmp);
         metas[i].segno = segno;
         metas[i].level = 0;
+        st = mc_seg_install(tmp, path, segno, &err);
+        if (st == MC_OK)
+            st = check_installed(path, &metas[i], &err);
         if (st == MC_OK)
             st = mc_manifest_add(m, &metas[i], &err);
         if (st == MC_OK) {
-            mc_log(ctx, "add: %s -> segment %" PRIu64 " (%" PRIu64 " items)", files[i], segno, metas[i].nitems);
-            if (metas[i].max_seq >= next_seq)
+            mc_log(ctx, "add: %s -> segment %" PRIu64 " (%" PRIu64 " items)", p->names[i], segno, metas[i].nitems);
+            if (metas[i].max_seq >= next_seq)   /* <= MC_ADD_SEQ_MAX: no wrap */
                 next_seq = metas[i].max_seq + 1;   /* later gens write newer seqs */
         }
     }
@@ -105,6 +287,39 @@ static bool copy_all(const mc_cli_ctx *ctx, const char *store, mc_manifest *m, c
     return true;
 }
 
+/* Rank 0: the copies (made or half-made) of a failed add. */
+static void remove_copies(const mc_cli_ctx *ctx, const add_plan *p)
+{
+    for (int i = 0; ctx->rank == 0 && i < p->nfiles; i++)
+        mc_store_remove_segment(p->store, p->first + (uint64_t)i, NULL);
+}
+
+/* Rank 0 resolves and copies the inputs; every rank learns the plan. */
+static int share_plan(const mc_cli_ctx *ctx, const char *store, mc_session *s, char **files,
+                      char (*resolved)[MC_PATH_MAX], int nfiles, add_plan *p)
+{
+    bool ok = true;
+    if (ctx->rank == 0)
+        ok = copy_in(ctx, store, s->m, files, resolved, nfiles, p);
+    if (!mc_bcast_u64_quiet(ok, 0, ctx->comm))   /* others wait quietly while rank 0 copies */
+        return MC_EXIT_FAIL;
+    if (ctx->size > 1) {
+        void *buf = p->wire.p;
+        uint64_t len = p->wire.n;
+        int mrc = mc_bcast_bytes(&buf, &len, 0, ctx->comm);
+        if (ctx->rank != 0) {
+            p->wire.p = buf;
+            p->wire.n = p->wire.cap = buf ? (size_t)len : 0;
+        }
+        if (mrc != MPI_SUCCESS)
+            return MC_EXIT_FAIL;   /* a failed collective: every rank sees it */
+    }
+    ok = plan_decode(p);
+    if (!ok)
+        mc_log(ctx, "error: add: the list of files from rank 0 did not arrive intact");
+    return mc_alltrue(ok, ctx->comm) ? MC_EXIT_OK : MC_EXIT_FAIL;
+}
+
 int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
 {
     mc_cmdline cl;
@@ -115,31 +330,47 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     char **files = cl.pos + 1;
     int nfiles = cl.npos - 1;
     mc_session s = {0};
+    add_plan plan = {0};
     mc_buf mine = {0};
     void *all = NULL;
     uint64_t *lens = NULL, ncopied = 0, first = 0;
     mc_seg_meta *metas = NULL;
+    char (*resolved)[MC_PATH_MAX] = NULL;
+    rc = MC_EXIT_FAIL;
+    bool ok = true;
+    if (ctx->rank == 0) {
+        resolved = calloc((size_t)nfiles, sizeof *resolved);
+        ok = resolved && resolve_all(ctx, store, files, nfiles, resolved);
+    }
+    if (!mc_bcast_u64_quiet(ok, 0, ctx->comm))
+        goto cleanup;
     if ((rc = mc_session_open(ctx, store, "add", &s)) != MC_EXIT_OK)
         goto cleanup;
     rc = MC_EXIT_FAIL;
-    uint64_t bad = validate_share(ctx, nfiles, files, &mine), total_bad = 0;
-    MPI_Allreduce(&bad, &total_bad, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
-    if (total_bad) {
-        if (ctx->rank == 0)
-            mc_log(ctx, "add: %" PRIu64 " of %d file(s) failed validation; nothing was added", total_bad, nfiles);
+    if (share_plan(ctx, store, &s, files, resolved, nfiles, &plan) != MC_EXIT_OK) {
+        remove_copies(ctx, &plan);
         goto cleanup;
     }
-    bool ok = mc_gather_bytes(mine.p, mine.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
+    first = plan.first;
+    ncopied = (uint64_t)plan.nfiles;   /* every segno from FIRST may have a file now */
+    uint64_t bad = validate_share(ctx, &plan, &mine), total_bad = 0;
+    MPI_Allreduce(&bad, &total_bad, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    if (total_bad) {
+        remove_copies(ctx, &plan);
+        if (ctx->rank == 0)
+            mc_log(ctx, "add: %" PRIu64 " of %d file(s) failed validation; nothing was added", total_bad,
+                   plan.nfiles);
+        goto cleanup;
+    }
+    ok = mc_gather_bytes(mine.p, mine.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
     if (ok && ctx->rank == 0) {
         size_t total = 0;
         for (int r = 0; r < ctx->size; r++)
             total += (size_t)lens[r];
-        metas = calloc((size_t)nfiles, sizeof *metas);
-        ok = metas && collect(ctx, all, total, nfiles, metas);
-        if (ok) {
-            first = mc_manifest_alloc_segnos(s.m, (uint64_t)nfiles);
-            ok = copy_all(ctx, store, s.m, files, nfiles, metas, first, &ncopied);
-        }
+        metas = calloc((size_t)plan.nfiles, sizeof *metas);
+        ok = metas && collect(ctx, all, total, plan.nfiles, metas);
+        if (ok)
+            ok = install_all(ctx, s.m, &plan, metas);
     }
     ok = mc_bcast_u64_quiet(ok, 0, ctx->comm) != 0;
     if (ok)
@@ -152,15 +383,18 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
         goto cleanup;
     }
     if (ctx->rank == 0)
-        mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, nfiles, mc_manifest_generation(s.m));
+        mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, plan.nfiles,
+               mc_manifest_generation(s.m));
     rc = MC_EXIT_OK;
 cleanup:
-    for (int i = 0; metas && i < nfiles; i++)
+    for (int i = 0; metas && i < plan.nfiles; i++)
         mc_seg_meta_clear(&metas[i]);
     free(metas);
     free(all);
     free(lens);
+    free(resolved);
     mc_buf_free(&mine);
+    plan_free(&plan);
     mc_session_close(&s);
     mc_cmdline_free(&cl);
     return rc;

@@ -7,6 +7,8 @@
  *           manifest does not name: what a crashed writer left), then the
  *           manifest is broadcast (manifest_wire.h), so that every rank holds
  *           an identical copy in s->m. All ranks agree on the outcome.
+ *           The sweep does not know the command's own input files: `add`
+ *           refuses inputs inside the store before opening (add_input.h).
  *   commit: rank 0 commits s->m as the next generation; every rank learns
  *           the result (for commands that commit once; compact may call
  *           mc_manifest_commit() on rank 0 directly for group commits).

@@ -58,6 +58,16 @@ def main(out, seed):
     case("wrong_format", "format", attrs_override={"format": (np.bytes_(b"not-a-segment"), None)})
     case("nitems_wrong", "nitems|count|item", attrs_override={"nitems": (n + 1, "<u8")})
     case("seq_out_of_range", "seq", attrs_override={"max_seq": (1000 + n - 5, "<u8")})
+    # Seqs are 1 .. 2^63 - 1 (FORMAT.md 2.4).
+    sz = list(items)
+    sz[7] = (sz[7][0], sz[7][1], 0, F.PUT)
+    case("seq_zero", "seq 0", items=sz)
+    sm = list(items)
+    sm[8] = (sm[8][0], sm[8][1], 2**64 - 1, F.PUT)
+    case("seq_max", "seq 18446744073709551615", items=sm)
+    sh = list(items)
+    sh[9] = (sh[9][0], sh[9][1], 2**63, F.PUT)
+    case("seq_2p63", "seq 9223372036854775808", items=sh)
 
     dv = list(items)
     dv[3] = (dv[3][0], b"not empty", dv[3][2], F.DELETE)

@@ -12,6 +12,7 @@ shell tests:
     mcformat.py stat-totals FILE          "SEGMENTS ITEMS" summed over its levels
     mcformat.py flip FILE [DATASET]       flip a byte inside DATASET's first chunk
     mcformat.py unescape                  stdin: escaped text, stdout: bytes
+    mcformat.py write FILE N SEQ [TAG]    a segment of N puts, keys k000000.., seqs SEQ..SEQ+N-1
 """
 import hashlib
 import json
@@ -320,6 +321,12 @@ def main(argv):
         return 0
     if cmd == "flip":
         print(flip_byte(argv[2], argv[3] if len(argv) > 3 else "values"))
+        return 0
+    if cmd == "write":
+        n, seq = int(argv[3]), int(argv[4])
+        tag = argv[5].encode() if len(argv) > 5 else b""
+        items = [(b"k%06d" % i, b"v%d-" % i + tag, seq + i, PUT) for i in range(n)]
+        write_segment(argv[2], items, segno=1)
         return 0
     if cmd == "unescape":
         sys.stdout.buffer.write(unescape(sys.stdin.read()))

@@ -840,6 +840,39 @@ static void test_reader_checks(void **state)
     check_raw(&s, MC_ECORRUPT, "no items");
 }
 
+/* Seq 0 is refused, naming the item; any other seq is valid in a file, but
+ * add takes seqs up to MC_ADD_SEQ_MAX (2^63-1) only. */
+static void check_add_seqs(uint64_t max_seq, bool ok)
+{
+    mc_err err = {0};
+    mc_seg_meta meta = {.max_seq = max_seq};
+    mc_status st = mc_seg_check_add_seqs("f.h5", &meta, &err);
+    assert_int_equal(st, ok ? MC_OK : MC_ECORRUPT);
+    if (!ok && (!strstr(err.msg, "f.h5") || !strstr(err.msg, "above the largest seq")))
+        fail_msg("unexpected message: %s", err.msg);
+}
+
+static void test_seq_range(void **state)
+{
+    (void)state;
+    raw_seg s = raw_default();
+    s.seqs[0] = 0;
+    s.min_seq = 0;
+    check_raw(&s, MC_ECORRUPT, "item 0: seq 0 is not allowed");
+    s = raw_default();
+    s.seqs[1] = 0;
+    s.min_seq = 0;
+    check_raw(&s, MC_ECORRUPT, "item 1: seq 0");
+    s = raw_default();
+    s.seqs[2] = UINT64_MAX;
+    s.max_seq = UINT64_MAX;
+    check_raw(&s, MC_OK, NULL);
+    check_add_seqs(1, true);
+    check_add_seqs(MC_ADD_SEQ_MAX, true);
+    check_add_seqs(MC_ADD_SEQ_MAX + 1, false);
+    check_add_seqs(UINT64_MAX, false);
+}
+
 int main(void)
 {
     const char *env = getenv("MC_SEED");
@@ -862,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_tiny_file),
         cmocka_unit_test(test_reader_checks),
+        cmocka_unit_test(test_seq_range),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
