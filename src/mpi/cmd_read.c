@@ -47,7 +47,7 @@ static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, 
         if (st != MC_OK || eof)
             break;
         if (mode == READ_SCAN) {
-            mc_escape_write(ctx->out, it.key, it.key_len);
+            mc_escape_write_arg(ctx->out, it.key, it.key_len);
             putc('\t', ctx->out);
         }
         mc_escape_write(ctx->out, it.value, it.value_len);
