@@ -51,9 +51,16 @@ mc_status mc_unescape(const char *s, uint8_t **out, size_t *len, mc_err *err)
     return MC_OK;
 }
 
-int mc_escape_write(FILE *f, const uint8_t *p, size_t len)
+/* One byte as "\xHH". */
+static int write_hex(FILE *f, uint8_t c)
 {
     static const char hex[] = "0123456789abcdef";
+    char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    return fwrite(e, 1, 4, f) == 4 ? 0 : EOF;
+}
+
+int mc_escape_write(FILE *f, const uint8_t *p, size_t len)
+{
     for (size_t i = 0; i < len; i++) {
         uint8_t c = p[i];
         int rc;
@@ -61,12 +68,21 @@ int mc_escape_write(FILE *f, const uint8_t *p, size_t len)
             rc = fputs("\\\\", f);
         else if (c >= 0x20 && c <= 0x7e)
             rc = putc(c, f);
-        else {
-            char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-            rc = fwrite(e, 1, 4, f) == 4 ? 0 : EOF;
-        }
+        else
+            rc = write_hex(f, c);
         if (rc == EOF)
             return -1;
     }
     return 0;
+}
+
+int mc_escape_write_arg(FILE *f, const uint8_t *p, size_t len)
+{
+    if (len > 0 && p[0] == '-') {
+        if (write_hex(f, p[0]) == EOF)
+            return -1;
+        p++;
+        len--;
+    }
+    return mc_escape_write(f, p, len);
 }

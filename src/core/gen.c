@@ -17,7 +17,8 @@ enum { S_KIND = 1, S_TARGET, S_VLEN, S_VAL, S_KLEN, S_KEYHASH, S_KPAD, S_ZIPF };
 #define REPICKS 8   /* draws for an overwrite/delete target before it becomes a new key */
 
 
-/* A pure function of (seed, stream, n). */
+/* A pure function of (seed, stream, n). N is a position in the store's
+ * seq space (base + g, see gen.h), so that runs at other seqs differ. */
 static uint64_t rnd(const mc_gen_opts *o, uint64_t stream, uint64_t n)
 {
     return mc_mix64(mc_mix64(o->seed ^ (stream * 0x9e3779b97f4a7c15ull)) + n);
@@ -65,10 +66,10 @@ static void zipf_init(zipf *z, uint64_t n)
 }
 
 /* Rank in [1, n], drawn from the item's ZIPF stream. */
-static uint64_t zipf_sample(const zipf *z, const mc_gen_opts *o, uint64_t g)
+static uint64_t zipf_sample(const zipf *z, const mc_gen_opts *o, uint64_t n)
 {
     for (uint64_t attempt = 0;; attempt++) {
-        double u = z->h_n + unit(rnd(o, S_ZIPF + (attempt << 8), g)) * (z->h_x1 - z->h_n);
+        double u = z->h_n + unit(rnd(o, S_ZIPF + (attempt << 8), n)) * (z->h_x1 - z->h_n);
         double x = zh_integral_inv(u);
         double k = floor(x + 0.5);
         if (k < 1)
@@ -82,11 +83,11 @@ static uint64_t zipf_sample(const zipf *z, const mc_gen_opts *o, uint64_t g)
 
 typedef enum { ITEM_NEW, ITEM_OVERWRITE, ITEM_DELETE } item_role;
 
-static item_role role_of(const mc_gen_opts *o, uint64_t g)
+static item_role role_of(const mc_gen_opts *o, uint64_t base, uint64_t g)
 {
     if (g < o->items)
         return ITEM_NEW;   /* segment 0 has nothing earlier to target */
-    double u = unit(rnd(o, S_KIND, g));
+    double u = unit(rnd(o, S_KIND, base + g));
     if (u < o->del)
         return ITEM_DELETE;
     if (u < o->del + o->overwrite)
@@ -94,12 +95,12 @@ static item_role role_of(const mc_gen_opts *o, uint64_t g)
     return ITEM_NEW;
 }
 
-/* The earlier item (global number) that item G's overwrite/delete targets,
- * draw number ATTEMPT (another draw after a repeated pick). */
-static uint64_t target_of(const mc_gen_opts *o, uint64_t g, uint64_t attempt)
+/* The earlier item of the run (its number g) that item G's overwrite/delete
+ * targets, draw number ATTEMPT (another draw after a repeated pick). */
+static uint64_t target_of(const mc_gen_opts *o, uint64_t base, uint64_t g, uint64_t attempt)
 {
     uint64_t earlier = (g / o->items) * o->items;   /* items of earlier segments */
-    uint64_t draw = g + (attempt << 48);
+    uint64_t draw = base + g + (attempt << 48);
     if (o->dist == MC_DIST_ZIPF) {
         zipf z;
         zipf_init(&z, earlier);
@@ -109,13 +110,13 @@ static uint64_t target_of(const mc_gen_opts *o, uint64_t g, uint64_t attempt)
 }
 
 /* The key index item G writes (ignoring in-segment repeats): follows
- * overwrite/delete targets back to the item that created the key. Each step
- * goes to an earlier segment, so it ends. */
-static uint64_t key_index_of(const mc_gen_opts *o, uint64_t g)
+ * overwrite/delete targets back to the item that created the key, whose
+ * seq is the index. Each step goes to an earlier segment, so it ends. */
+static uint64_t key_index_of(const mc_gen_opts *o, uint64_t base, uint64_t g)
 {
-    while (role_of(o, g) != ITEM_NEW)
-        g = target_of(o, g, 0);
-    return g;
+    while (role_of(o, base, g) != ITEM_NEW)
+        g = target_of(o, base, g, 0);
+    return base + g;
 }
 
 static size_t draw_len(uint64_t r, size_t min, size_t max)
@@ -145,15 +146,15 @@ static size_t key_bytes(const mc_gen_opts *o, uint64_t x, uint8_t *out)
     return len;
 }
 
-/* Printable value bytes of item G into OUT; returns the length. */
-static size_t value_bytes(const mc_gen_opts *o, uint64_t g, uint8_t *out)
+/* Printable value bytes of the item with seq N into OUT; returns the length. */
+static size_t value_bytes(const mc_gen_opts *o, uint64_t n, uint8_t *out)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t len = draw_len(rnd(o, S_VLEN, g), o->value_min, o->value_max);
+    size_t len = draw_len(rnd(o, S_VLEN, n), o->value_min, o->value_max);
     uint64_t r = 0;
     for (size_t i = 0; i < len; i++) {
         if (i % 8 == 0)
-            r = rnd(o, S_VAL + ((uint64_t)i << 8), g);
+            r = rnd(o, S_VAL + ((uint64_t)i << 8), n);
         out[i] = (uint8_t)alphabet[(r >> (8 * (i % 8))) & 63];
     }
     return len;
@@ -255,15 +256,15 @@ mc_status mc_gen_items(const mc_gen_opts *o, uint64_t j, uint64_t first_seq,
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t g = j * o->items + i;
-        item_role role = role_of(o, g);
-        uint64_t x = g;
+        item_role role = role_of(o, first_seq, g);
+        uint64_t x = first_seq + g;
         bool placed = false;
         for (uint64_t attempt = 0; role != ITEM_NEW && !placed && attempt < REPICKS; attempt++) {
-            x = key_index_of(o, target_of(o, g, attempt));
+            x = key_index_of(o, first_seq, target_of(o, first_seq, g, attempt));
             placed = set_insert(&set, x);
         }
         if (!placed) {   /* new, or picks kept repeating: a new key */
-            x = g;
+            x = first_seq + g;
             role = ITEM_NEW;
             set_insert(&set, x);
         }
@@ -285,7 +286,7 @@ mc_status mc_gen_items(const mc_gen_opts *o, uint64_t j, uint64_t first_seq,
             .key = arena + p->key_off,
             .key_len = p->key_len,
             .value = value,
-            .value_len = p->kind == MC_KIND_DELETE ? 0 : value_bytes(o, p->g, value),
+            .value_len = p->kind == MC_KIND_DELETE ? 0 : value_bytes(o, first_seq + p->g, value),
             .seq = first_seq + p->g,
             .kind = p->kind,
         };

@@ -1,17 +1,24 @@
 /* gen: deterministic synthetic level-0 segments.
  *
  * Segment j of a gen run (0-based) is a pure function of the options, j and
- * first_seq: the same seed and parameters give the same segments, whatever
- * the number of ranks that write them. Item i of segment j has global number
- * g = j * items + i and seq first_seq + g; seqs are unique.
+ * first_seq (the store's next seq when the run starts): the same seed and
+ * parameters on the same store state give the same segments, whatever the
+ * number of ranks that write them. Item i of segment j has run number
+ * g = j * items + i and seq first_seq + g; seqs are unique. Every random
+ * draw of an item is taken at its seq, not at g, so a second run on the
+ * same store (a later first_seq) writes other keys and values.
  * Keys: key index x -> key bytes by an invertible 64-bit mix of (seed, x)
  * (uniform, zipf) or big-endian x (sequential), padded to a length in
  * [key_min, key_max] drawn from x, so a key index always maps to the same
- * bytes. New items use x = g. An overwrite (probability overwrite) or delete
- * (probability del) targets a key index written by an earlier segment of the
- * run (uniformly; zipf: skewed to hot keys), so segment 0 has none. One
- * version per key within a segment (a repeated pick draws again, up to 8
- * times, then becomes a new key). */
+ * bytes. A new item's key index is its seq, so runs never reuse each other's
+ * key indexes (keys of 8 bytes or more never collide across runs of one
+ * seed; sequential keys of a later run sort after an earlier run's). An
+ * overwrite (probability overwrite) or delete (probability del) targets a
+ * key index written by an earlier segment of the same run (uniformly; zipf:
+ * skewed to hot keys, the run's oldest), so segment 0 has none and no run
+ * overwrites or deletes another run's keys. One version per key within a
+ * segment (a repeated pick draws again, up to 8 times, then becomes a new
+ * key). */
 #ifndef MC_GEN_H
 #define MC_GEN_H
 

@@ -22,11 +22,61 @@ static void newline_indent(mc_json *j)
         fputs("  ", j->f);
 }
 
-static void write_string(FILE *f, const char *s)
+/* Length of the valid UTF-8 sequence at P (1..4), or 0 when the byte at P
+ * does not start one: a stray continuation byte, 0xc0/0xc1/0xf5..0xff, a
+ * truncated or overlong sequence, a surrogate, a code point above U+10FFFF.
+ * The NUL terminator is no continuation byte, so P's string is never overrun. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;   /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;                    /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f;                    /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;                    /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f;                    /* above U+10FFFF */
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+static void write_u00(FILE *f, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
+    fprintf(f, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+}
+
+static void write_string(FILE *f, const char *s)
+{
     putc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {                     /* not UTF-8: the byte's number */
+            write_u00(f, *p++);
+            continue;
+        }
+        if (n > 1) {                      /* a valid multi-byte character */
+            fwrite(p, 1, n, f);
+            p += n;
+            continue;
+        }
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -37,10 +87,11 @@ static void write_string(FILE *f, const char *s)
         case '\f': fputs("\\f", f); break;
         default:
             if (*p < 0x20 || *p == 0x7f)
-                fprintf(f, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+                write_u00(f, *p);
             else
                 putc(*p, f);
         }
+        p++;
     }
     putc('"', f);
 }

@@ -2,7 +2,11 @@
  *
  * State (nesting, whether a comma is due) lives in the mc_json value, never
  * in statics. NAME is the member name inside an object and must be NULL
- * inside an array. Non-finite doubles are written as null. */
+ * inside an array. Non-finite doubles are written as null.
+ * Strings are bytes (a path, a name), not necessarily UTF-8: valid UTF-8
+ * passes through; '"', '\\' and control characters (and DEL) are escaped;
+ * a byte that is not part of a valid UTF-8 sequence is written \u00XX with
+ * XX the byte (so 0xff becomes U+00FF). The output is always valid JSON. */
 #ifndef MC_JSON_H
 #define MC_JSON_H
 

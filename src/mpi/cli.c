@@ -1,10 +1,12 @@
 /* cli: the mpicompact command line: dispatch of subcommands, help, version (cli.h). */
 #include "cli.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cmdline.h"
 #include "log.h"
+#include "mpiutil.h"
 
 #ifndef MC_VERSION
 #define MC_VERSION "0.1.0"
@@ -58,6 +60,28 @@ static void print_help(FILE *f)
                "3 compact stopped early with more to do. See docs/USAGE.md.\n");
 }
 
+/* Rank 0 flushes OUT and checks every write to it: a command whose output
+ * did not get out failed (exit 1; a usage error stays 2), on every rank.
+ * One check here covers every command, help and --version. */
+static int check_output(const mc_cli_ctx *ctx, int rc)
+{
+    uint64_t bad = 0;
+    if (ctx->rank == 0) {
+        errno = 0;
+        int flush_errno = fflush(ctx->out) != 0 ? errno : 0;
+        if (flush_errno || ferror(ctx->out)) {
+            bad = 1;
+            if (flush_errno)
+                mc_log(ctx, "error: writing the output failed: %s", strerror(flush_errno));
+            else
+                mc_log(ctx, "error: writing the output failed");
+        }
+    }
+    if (mc_bcast_u64_quiet(bad, 0, ctx->comm) && (rc == MC_EXIT_OK || rc == MC_EXIT_MORE))
+        rc = MC_EXIT_FAIL;
+    return rc;
+}
+
 int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
 {
     mc_cli_ctx ctx = {.comm = MPI_COMM_NULL, .out = out, .t0 = MPI_Wtime()};
@@ -99,8 +123,7 @@ int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
         } else
             rc = commands[i].fn(argc - 1, argv + 1, &ctx);
     }
-    if (ctx.rank == 0)
-        fflush(out);
+    rc = check_output(&ctx, rc);
     MPI_Comm_free(&ctx.comm);
     return rc;
 }

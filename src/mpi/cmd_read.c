@@ -48,14 +48,14 @@ static mc_status read_pass(const mc_cli_ctx *ctx, const char *store, read_mode m
         if (st != MC_OK || eof)
             break;
         if (mode == READ_SCAN) {
-            mc_escape_write(ctx->out, it.key, it.key_len);
+            mc_escape_write_arg(ctx->out, it.key, it.key_len);
             putc('\t', ctx->out);
         }
         mc_escape_write(ctx->out, it.value, it.value_len);
         putc('\n', ctx->out);
         *found = true;
-        if (mode == READ_GET)
-            break;
+        if (mode == READ_GET || ferror(ctx->out))
+            break;   /* no use reading on when nothing gets out */
     }
     mc_view_close(&v);
     mc_manifest_destroy(&m);
@@ -83,8 +83,8 @@ static int read_store(const mc_cli_ctx *ctx, const char *store, read_mode mode, 
     }
     if (st != MC_OK)
         mc_log_err(ctx, &err);
-    else if (fflush(ctx->out) != 0 || ferror(ctx->out))
-        mc_log(ctx, "error: writing the output failed");
+    else if (ferror(ctx->out))
+        rc = MC_EXIT_FAIL;   /* said by mc_cli_run()'s check of the output */
     else if (mode == READ_GET && !found)
         fprintf(stderr, "%s: not found\n", key_text);
     else

@@ -178,8 +178,12 @@ def logical(items):
     return {k: v for k, (v, s, kind) in best.items() if kind == PUT}
 
 
-def escape(b):
+def escape(b, key=False):
+    """The escaped form `scan` and `get` print; KEY: a leading '-' as \\x2d."""
     out = []
+    if key and b[:1] == b"-":
+        out.append("\\x2d")
+        b = b[1:]
     for c in b:
         if c == 0x5C:
             out.append("\\\\")
@@ -212,7 +216,7 @@ def unescape(s):
 
 def scan_lines(content):
     """The lines `scan` must print for a {key: value} logical content."""
-    return ["%s\t%s" % (escape(k), escape(content[k])) for k in sorted(content)]
+    return ["%s\t%s" % (escape(k, key=True), escape(content[k])) for k in sorted(content)]
 
 
 def parse_scan(text):

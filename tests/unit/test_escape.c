@@ -84,6 +84,56 @@ static void test_random_round_trip(void **state)
     }
 }
 
+static char *escape_arg_to_string(const uint8_t *p, size_t len)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    assert_non_null(f);
+    assert_int_equal(mc_escape_write_arg(f, p, len), 0);
+    fclose(f);
+    return s;
+}
+
+static void test_arg_leading_dash(void **state)
+{
+    (void)state;
+    const struct { const char *key, *want; } cases[] = {
+        {"-", "\\x2d"}, {"--", "\\x2d-"}, {"-abc", "\\x2dabc"}, {"a-b", "a-b"}, {"\\-", "\\\\-"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *s = escape_arg_to_string((const uint8_t *)cases[i].key, strlen(cases[i].key));
+        assert_string_equal(s, cases[i].want);
+        free(s);
+    }
+}
+
+/* Random keys, '-' and '\\' frequent: the printed key never starts with '-'
+ * and reads back as the same bytes. */
+static void test_arg_random_round_trip(void **state)
+{
+    (void)state;
+    static const uint8_t common[] = {'-', '-', '-', '\\', 'x', '2', 'd', 0, 0xff, '\t'};
+    srand(seed + 1);
+    for (int t = 0; t < 2000; t++) {
+        size_t n = 1 + (size_t)(rand() % 40);
+        uint8_t buf[40];
+        for (size_t i = 0; i < n; i++)
+            buf[i] = rand() % 2 ? common[rand() % (int)sizeof common] : (uint8_t)rand();
+        char *s = escape_arg_to_string(buf, n);
+        assert_true(s[0] != '-');
+        for (char *c = s; *c; c++)
+            assert_true(*c >= 0x20 && *c <= 0x7e);
+        uint8_t *back = NULL;
+        size_t len = 0;
+        assert_int_equal(mc_unescape(s, &back, &len, NULL), MC_OK);
+        assert_int_equal(len, n);
+        assert_memory_equal(back, buf, n);
+        free(back);
+        free(s);
+    }
+}
+
 static void test_bad_escapes(void **state)
 {
     (void)state;
@@ -108,6 +158,8 @@ int main(void)
         cmocka_unit_test(test_exact_forms),
         cmocka_unit_test(test_random_round_trip),
         cmocka_unit_test(test_bad_escapes),
+        cmocka_unit_test(test_arg_leading_dash),
+        cmocka_unit_test(test_arg_random_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -247,6 +247,80 @@ static void test_segment_file(void **state)
     rmdir(dir);
 }
 
+/* Keys of a run, key_max <= 40 bytes each. */
+typedef struct keyset {
+    uint8_t (*key)[40];
+    size_t *len;
+    size_t n, cap;
+} keyset;
+
+static mc_status collect(void *ctx, const mc_item *it, mc_err *err)
+{
+    (void)err;
+    keyset *k = ctx;
+    assert_true(it->key_len <= 40);
+    if (k->n == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 1024;
+        k->key = realloc(k->key, k->cap * sizeof *k->key);
+        k->len = realloc(k->len, k->cap * sizeof *k->len);
+        assert_true(k->key && k->len);
+    }
+    memcpy(k->key[k->n], it->key, it->key_len);
+    k->len[k->n++] = it->key_len;
+    return MC_OK;
+}
+
+static void run_keys(const mc_gen_opts *o, uint64_t first_seq, keyset *k)
+{
+    mc_err err;
+    for (uint64_t j = 0; j < o->segments; j++)
+        assert_int_equal(mc_gen_items(o, j, first_seq, collect, k, &err), MC_OK);
+}
+
+static bool has_key(const keyset *k, const uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (k->len[i] == len && memcmp(k->key[i], key, len) == 0)
+            return true;
+    return false;
+}
+
+/* The same options at the next run's first seq (a second `gen` on the same
+ * store) write none of the first run's keys, overwrites and deletes
+ * included; at the same first seq they write the same ones. */
+static void test_second_run_new_keys(void **state)
+{
+    (void)state;
+    const mc_dist dists[] = {MC_DIST_UNIFORM, MC_DIST_ZIPF, MC_DIST_SEQUENTIAL};
+    for (size_t d = 0; d < 3; d++) {
+        mc_gen_opts o;
+        mc_gen_opts_default(&o);
+        o.segments = 3;
+        o.items = 300;
+        o.key_min = 8;
+        o.key_max = 24;
+        o.dist = dists[d];
+        o.overwrite = 0.3;
+        o.del = 0.2;
+        o.seed = seed;
+        uint64_t first = 1 + seed % 1000, next = first + o.segments * o.items;
+        keyset a = {0}, b = {0}, again = {0};
+        run_keys(&o, first, &a);
+        run_keys(&o, next, &b);
+        run_keys(&o, first, &again);
+        assert_int_equal(again.n, a.n);
+        for (size_t i = 0; i < a.n; i++)
+            assert_true(again.len[i] == a.len[i] && memcmp(again.key[i], a.key[i], a.len[i]) == 0);
+        for (size_t i = 0; i < b.n; i++)
+            assert_false(has_key(&a, b.key[i], b.len[i]));
+        keyset *all[] = {&a, &b, &again};
+        for (size_t i = 0; i < 3; i++) {
+            free(all[i]->key);
+            free(all[i]->len);
+        }
+    }
+}
+
 int main(void)
 {
     const char *env = getenv("MC_SEED");
@@ -258,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_opts_check),
         cmocka_unit_test(test_short_keys),
         cmocka_unit_test(test_segment_file),
+        cmocka_unit_test(test_second_run_new_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,39 @@ static void test_escaping(void **state)
     free(d.s);
 }
 
+/* Valid UTF-8 passes through; every byte that is not part of a valid
+ * sequence (stray continuation, truncated or overlong sequence, surrogate,
+ * above U+10FFFF, 0xc0/0xc1/0xf5..0xff) becomes \u00XX of the byte. */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    const struct { const char *in, *want; } cases[] = {
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+        {"a\xff" "b", "\"a\\u00ffb\""},
+        {"\x80", "\"\\u0080\""},
+        {"\xc3", "\"\\u00c3\""},                          /* truncated at the end */
+        {"\xc3(", "\"\\u00c3(\""},                        /* truncated before ASCII */
+        {"\xe2\x82", "\"\\u00e2\\u0082\""},
+        {"\xc0\xaf", "\"\\u00c0\\u00af\""},              /* overlong '/' */
+        {"\xe0\x80\xaf", "\"\\u00e0\\u0080\\u00af\""},  /* overlong */
+        {"\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\""},  /* surrogate U+D800 */
+        {"\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\""},   /* above U+10FFFF */
+        {"\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""},                 /* U+10FFFF itself */
+        {"\xf8\x88\x80\x80\x80", "\"\\u00f8\\u0088\\u0080\\u0080\\u0080\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        doc d;
+        doc_open(&d, false);
+        mc_json_str(&d.j, NULL, cases[i].in);
+        doc_close(&d);
+        size_t n = strlen(d.s);
+        assert_true(n > 0 && d.s[n - 1] == '\n');
+        d.s[n - 1] = '\0';
+        assert_string_equal(d.s, cases[i].want);
+        free(d.s);
+    }
+}
+
 static void test_nesting_and_numbers(void **state)
 {
     (void)state;
@@ -108,6 +141,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_nesting_and_numbers),
         cmocka_unit_test(test_pretty),
         cmocka_unit_test(test_precise_double),
