@@ -152,6 +152,8 @@ if want E; then
     assert_eq "$(cat "$SMALL/LOCK")" "$lock" "E: the kept lock"
     mv "$log" "$log.first"
     scontrol requeue "$jid" || slurm_fail "scontrol requeue $jid"
+    # A requeued job may start only after CredExpire (120 s): now.
+    scontrol update JobId="$jid" StartTime=now || slurm_fail "scontrol update JobId=$jid StartTime=now"
     expect_job "$jid" 0 "E: requeued, its earlier incarnation's lock"
     assert_grep 'removed the lock of this job.s previous incarnation' "$log" "E: the requeued job's log"
     assert_grep 'SLURM_RESTART_COUNT=1' "$log" "E: the restart count named"
