@@ -128,9 +128,8 @@ signal_when_compacting() {
             slurm_fail "job $jid ended before compact took the lock (store too small?)"
         sleep 0.1
     done
-    # Rank 0 takes the lock before it installs its drain handler, and the
-    # workers install theirs after start-up: let compact get going.
-    sleep 1.5
+    # No delay needed: compact.sbatch keeps the drain until compact holds the
+    # lock (every rank then catches USR1) and passes it on then.
     scancel --signal=USR1 --batch "$jid" || slurm_fail "scancel --signal=USR1 --batch $jid"
 }
 
@@ -193,7 +192,8 @@ jid=$(MC_RESUBMIT=0 submit "$JOBS/compact.sbatch" compact)
 signal_when_compacting "$jid"
 expect_job "$jid" 3 "compact.sbatch drained by USR1, no resubmission"
 log=$OUT/compact-$jid.out
-assert_grep 'got SIGUSR1: draining' "$log" "batch shell trapped USR1"
+assert_grep 'got SIGUSR1 \(time limit near\): draining' "$log" "batch shell trapped USR1"
+assert_grep 'passing the drain on to compact' "$log" "the drain passed on"
 assert_grep 'draining \(signal\)' "$log" "rank 0 drained on the forwarded USR1"
 assert_grep 'not resubmitting' "$log" "MC_RESUBMIT=0"
 [[ -z $(squeue -h -o %i) ]] || slurm_fail "a job was submitted although MC_RESUBMIT=0"
