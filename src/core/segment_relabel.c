@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fault.h"
 #include "h5util.h"
 #include "store.h"
 
@@ -31,7 +32,7 @@ mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err)
     st = mc_h5_attr_write_u64(file, path, "segno", segno, err);
     if (st != MC_OK)
         goto cleanup;
-    st = mc_h5_close_sync(file, path, err);
+    st = mc_h5_close_sync_at(file, path, "seg_fsync", segno, err);
     file = H5I_INVALID_HID;
 cleanup:
     mc_h5_close(&file);
@@ -40,7 +41,8 @@ cleanup:
     return st;
 }
 
-static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
+/* Copies SRC to DST (the temporary of segment SEGNO). */
+static mc_status copy_bytes(const char *src, const char *dst, uint64_t segno, mc_err *err)
 {
     mc_status st = MC_OK;
     int in = -1, out = -1;
@@ -51,6 +53,8 @@ static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", src, strerror(e));
         goto cleanup;
     }
+    if ((st = mc_fault_check("seg_create", segno, dst, err)) != MC_OK)
+        goto cleanup;
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (out < 0) {
         int e = errno;
@@ -68,6 +72,8 @@ static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
         }
         if (n == 0)
             break;
+        if ((st = mc_fault_check("seg_write", segno, dst, err)) != MC_OK)
+            goto cleanup;
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR)
@@ -98,9 +104,11 @@ mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, 
 {
     char tmp[MC_PATH_MAX + 8], dir[MC_PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-    mc_status st = copy_bytes(src, tmp, err);
+    mc_status st = copy_bytes(src, tmp, segno, err);
     if (st == MC_OK)
         st = mc_seg_relabel(tmp, segno, err);   /* closes with fsync */
+    if (st == MC_OK)
+        st = mc_fault_check("seg_rename", segno, tmp, err);
     if (st == MC_OK && rename(tmp, dst) != 0) {
         int e = errno;
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: rename to %s: %s", tmp, dst, strerror(e));

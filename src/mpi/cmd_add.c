@@ -144,6 +144,12 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     ok = mc_bcast_u64_quiet(ok, 0, ctx->comm) != 0;
     if (ok)
         ok = mc_session_commit(ctx, &s) == MC_EXIT_OK;
+    if (!ok && s.switched) {   /* committed, not durable: CURRENT names the copies, keep them */
+        if (ctx->rank == 0)
+            mc_log(ctx, "add: %s: failed after the commit: the %d segment(s) are in generation %" PRIu64
+                   ", which may not survive a crash", store, nfiles, mc_manifest_generation(s.m));
+        goto cleanup;
+    }
     if (!ok) {
         for (uint64_t i = 0; ctx->rank == 0 && i < ncopied; i++)
             mc_store_remove_segment(store, first + i, NULL);
