@@ -376,7 +376,7 @@ class Harness:
         faults = ""
         if self.rnd.random() < 0.5:
             point = self.rnd.choice(ADD_POINTS)
-            faults = "%s:mode=kill:after=%d" % (point, self.rnd.randint(0, 2))
+            faults = "%s:mode=kill:after=%d" % (point, self.after())
         self.clear_log()
         p, errf = self.start([self.a.bin, "add", self.store, path], faults, shim=True)
         t0 = time.time()
@@ -456,15 +456,19 @@ class Harness:
             self.power_cut()
         self.clear_log()
 
+    def after(self):
+        """K of after=K: mostly the first hit (small runs reach few)."""
+        return 0 if self.rnd.random() < 0.6 else self.rnd.randint(1, 3)
+
     def kill_compact(self):
-        full = self.rnd.random() < 0.3
+        full = self.rnd.random() < 0.5
         power = self.rnd.random() < self.a.power
         args = ["compact", self.store, "--progress", "none"] + (["--full"] if full else [])
         faults, victim_rank = "", None
         r = self.rnd.random()
         if r < 0.45:
             point = self.rnd.choice(COMPACT_POINTS)
-            faults = "%s:mode=kill:after=%d" % (point, self.rnd.randint(0, 3))
+            faults = "%s:mode=kill:after=%d" % (point, self.after())
             if point in ("send_response", "recv_request"):
                 faults += ":rank=%d" % self.rnd.randint(1, self.a.np - 1)
             elif self.rnd.random() < 0.5:
@@ -540,14 +544,16 @@ class Harness:
         mans = sorted(os.listdir(os.path.join(self.store, "manifest")))
         if mans != [os.path.basename(rel)]:
             raise Failure("manifest/ holds %s, the committed manifest is %s" % (mans, rel))
-        top = sorted(os.listdir(self.store))
+        # LOCK.stale-PID (a taken-over lock moved aside, then unlinked) may
+        # come back after a power loss: harmless, not checked.
+        top = sorted(n for n in os.listdir(self.store) if not n.startswith("LOCK.stale-"))
         if top != ["CURRENT", "manifest", "seg"]:
             raise Failure("the store directory holds %s" % top)
 
     # -- the loop --
 
     def setup(self):
-        self.run(["init", self.store, "--l0-limit", "2", "--fanout", "3", "--levels", "4", "--segment-size",
+        self.run(["init", self.store, "--l0-limit", "1", "--fanout", "3", "--levels", "4", "--segment-size",
                   "16K"], "init")
         self.do_gen()
 
