@@ -364,8 +364,10 @@ class Harness:
             self.run(["add", self.store, path], "add")
             self.model.apply(items)
             return True
-        self.kill_add(path)
+        rc = self.kill_add(path)
         committed = self.generation() != before
+        if rc == 0 and not committed:
+            raise Failure("add exited 0, but after the kill its commit is gone (CURRENT %s)" % self.generation())
         self.note("add killed; %s" % ("committed" if committed else "not committed"))
         if committed:
             self.model.apply(items)
@@ -392,6 +394,7 @@ class Harness:
         if kind == "missed":
             self.est_add = 0.8 * self.est_add + 0.2 * (time.time() - t0)
         self.tally("add", kind, faults, power)
+        return p.returncode
 
     def add_phase(self, kill):
         items = self.new_items()
