@@ -412,7 +412,7 @@ class Harness:
         sid = p.pid
         if p.poll() is not None and not power:
             errf.seek(0)
-            fired = b"fault " in errf.read() and p.returncode in (-9, 137)
+            fired = b"] fault " in errf.read()   # the line a kill-mode point prints
             kind = "point" if fired else "missed"
             if kind == "missed" and p.returncode not in (0, 3):
                 errf.seek(0)
@@ -489,7 +489,7 @@ class Harness:
             # Wait for the point to fire (its line on stderr) or the job to end.
             while p.poll() is None:
                 errf.seek(0)
-                if b"fault " in errf.read():
+                if b"] fault " in errf.read():
                     break
                 if time.time() - t0 > TIMEOUT:
                     raise Failure("compact with %s: no end after %d s" % (faults, TIMEOUT))
