@@ -34,6 +34,8 @@ COMPACT_POINTS = ["seg_create", "seg_write", "seg_fsync", "seg_rename", "dir_fsy
                   "manifest_fsync", "current_switch", "seg_unlink", "send_response", "recv_request"]
 ADD_POINTS = ["seg_create", "seg_write", "seg_fsync", "seg_rename", "dir_fsync", "manifest_write",
               "manifest_fsync", "current_switch"]
+# Points only rank 0 reaches in compact (the commit, the inputs' removal).
+RANK0_POINTS = ("manifest_write", "manifest_fsync", "current_switch", "seg_unlink")
 TIMEOUT = 900          # a run that takes longer is hung: a failure
 M64 = (1 << 64) - 1
 
@@ -472,8 +474,10 @@ class Harness:
         if r < 0.45:
             point = self.rnd.choice(COMPACT_POINTS)
             faults = "%s:mode=kill:after=%d" % (point, self.after())
-            if point in ("send_response", "recv_request"):
+            if point in ("send_response", "recv_request"):   # workers only
                 faults += ":rank=%d" % self.rnd.randint(1, self.a.np - 1)
+            elif point in RANK0_POINTS:
+                pass
             elif self.rnd.random() < 0.5:
                 faults += ":rank=%d" % self.rnd.randrange(self.a.np)
         elif r < 0.6:
