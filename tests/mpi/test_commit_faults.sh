@@ -9,6 +9,7 @@
 # segments when the fsync of the store directory after the switch failed.
 # ranks: 1
 source "$(dirname "$0")/lib.sh"
+export OMPI_MCA_ess_singleton_isolated=1   # many short singleton runs: no orted each time
 
 base=$MC_TMP/base
 run_ok mc init "$base" --l0-limit 4
