@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: README command 2 (and CI). Installs what is missing, builds, runs
-# the whole ctest suite (unit, mpi, interop, layering) in build/, then builds
+# the whole ctest suite (unit, mpi, interop, crash, layering) in build/, then builds
 # again with AddressSanitizer + UBSan in build-asan/ and runs the unit tests,
 # the MPI tests at 1 rank and the interop tests there. Exits non-zero if
 # anything fails; the last line is a one-line summary.

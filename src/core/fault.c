@@ -2,8 +2,13 @@
 #include "fault.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "err.h"
 
 /* A fixed table: parsing and checking never allocate. */
 #define FAULT_MAX 16
@@ -16,7 +21,10 @@ typedef struct fault_spec {
     int64_t after;
     int64_t times;       /* -1: always */
     int64_t hits;        /* how often the point was reached (atomic) */
+    bool kill;           /* mode=kill: SIGKILL to this process instead of an error */
 } fault_spec;
+
+static int fault_rank;
 
 static fault_spec faults[FAULT_MAX];
 static int nfaults;
@@ -46,6 +54,15 @@ static bool parse_option(fault_spec *f, const char *s, size_t len)
     size_t klen = (size_t)(eq - s);
     const char *v = eq + 1;
     size_t vlen = len - klen - 1;
+    if (klen == 4 && memcmp(s, "mode", 4) == 0) {
+        if (vlen == 5 && memcmp(v, "error", 5) == 0)
+            f->kill = false;
+        else if (vlen == 4 && memcmp(v, "kill", 4) == 0)
+            f->kill = true;
+        else
+            return false;
+        return true;
+    }
     int64_t x;
     if (!parse_i64(v, vlen, &x))
         return false;
@@ -88,6 +105,7 @@ static bool parse_spec(fault_spec *f, const char *s, size_t len)
 void mc_fault_init(int rank)
 {
     nfaults = 0;
+    fault_rank = rank;
     const char *env = getenv("MPICOMPACT_FAULT");
     if (!env || !*env)
         return;
@@ -104,6 +122,23 @@ void mc_fault_init(int rank)
     }
 }
 
+/* mode=kill: one line on stderr (for the crash harness's tally), then SIGKILL. */
+static void die(const char *name, uint64_t segno)
+{
+    char line[160];
+    int n;
+    if (segno == MC_FAULT_ANY_SEGNO)
+        n = snprintf(line, sizeof line, "[r%d] fault %s: killing this process (test only)\n", fault_rank, name);
+    else
+        n = snprintf(line, sizeof line, "[r%d] fault %s: killing this process at segno %llu (test only)\n",
+                     fault_rank, name, (unsigned long long)segno);
+    if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
+        /* nothing to do: we die anyway */
+    }
+    kill(getpid(), SIGKILL);
+    _exit(137);   /* not reached */
+}
+
 bool mc_fault_hit(const char *name, uint64_t segno)
 {
     if (nfaults == 0)
@@ -116,8 +151,18 @@ bool mc_fault_hit(const char *name, uint64_t segno)
         if (f->segno != MC_FAULT_ANY_SEGNO && f->segno != segno)
             continue;
         int64_t k = __atomic_fetch_add(&f->hits, 1, __ATOMIC_RELAXED);
-        if (k >= f->after && (f->times < 0 || k - f->after < f->times))
+        if (k >= f->after && (f->times < 0 || k - f->after < f->times)) {
+            if (f->kill)
+                die(name, segno);
             fire = true;
+        }
     }
     return fire;
+}
+
+mc_status mc_fault_check(const char *name, uint64_t segno, const char *path, mc_err *err)
+{
+    if (!mc_fault_hit(name, segno))
+        return MC_OK;
+    return mc_err_set(err, MC_EIO, EIO, "%s: injected fault %s: %s (test only)", path, name, strerror(EIO));
 }

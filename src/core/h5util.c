@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fault.h"
 
 /* ---- initialisation and the error stack ---- */
 
@@ -178,6 +179,11 @@ void mc_h5_detach(hid_t file)
 
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err)
 {
+    return mc_h5_close_sync_at(file, path, NULL, MC_FAULT_ANY_SEGNO, err);
+}
+
+mc_status mc_h5_close_sync_at(hid_t file, const char *path, const char *point, uint64_t segno, mc_err *err)
+{
     mc_h5_init();
     int fd = -1;
     mc_status st = reserve_close_space(file, path, err);
@@ -197,6 +203,8 @@ mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err)
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot reopen to fsync: %s", path, strerror(e));
         goto cleanup;
     }
+    if (point && (st = mc_fault_check(point, segno, path, err)) != MC_OK)
+        goto cleanup;
     if (fsync(fd) != 0) {
         int e = errno;
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: fsync: %s", path, strerror(e));

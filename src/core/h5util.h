@@ -31,6 +31,10 @@ mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
  * leaves HDF5 broken; if even that fails (a full disk: MC_ENOSPC) the file
  * is detached (mc_h5_detach) before closing, so remove it. */
 mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
+/* The same with the fault point POINT (fault.h) for SEGNO between the close
+ * and the fsync: the fsync fails (error mode) or the process dies with the
+ * file closed but not synced (kill mode). */
+mc_status mc_h5_close_sync_at(hid_t file, const char *path, const char *point, uint64_t segno, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
 /* For a file being thrown away: points FILE's descriptor at an anonymous
  * memory file, so that what HDF5 still holds dirty is written there when

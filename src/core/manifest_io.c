@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fault.h"
 #include "h5util.h"
 #include "store.h"
 
@@ -510,10 +511,11 @@ static mc_status write_manifest(const char *path, const mc_manifest *m, uint64_t
     if (st != MC_OK)
         goto cleanup;
     if ((st = write_header(file, path, m, generation, err)) != MC_OK ||
+        (st = mc_fault_check("manifest_write", MC_FAULT_ANY_SEGNO, path, err)) != MC_OK ||
         (st = create_dsets(file, path, m, &d, err)) != MC_OK || (st = write_entries(path, m, &d, err)) != MC_OK)
         goto cleanup;
     dsets_close(&d);
-    st = mc_h5_close_sync(file, path, err);
+    st = mc_h5_close_sync_at(file, path, "manifest_fsync", MC_FAULT_ANY_SEGNO, err);
     file = H5I_INVALID_HID;   /* closed either way */
 cleanup:
     dsets_close(&d);
@@ -550,12 +552,23 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
         goto cleanup;
     done = RENAMED;
     if ((st = mc_fsync_dir(mdir, err)) != MC_OK || (st = mc_write_file_sync(cur_tmp, text, false, err)) != MC_OK ||
+        (st = mc_fault_check("current_switch", MC_FAULT_ANY_SEGNO, cur, err)) != MC_OK ||
         (st = rename_file(cur_tmp, cur, err)) != MC_OK)
         goto cleanup;
+    /* CURRENT names the new generation: the commit is done, whatever follows. */
     done = SWITCHED;
-    if ((st = mc_fsync_dir(store, err)) != MC_OK)
-        goto cleanup;
     mc_manifest_set_generation(m, gen);
+    if ((st = mc_fsync_dir(store, err)) != MC_OK) {
+        /* The switch may not survive a power loss, so the previous
+         * generation's manifest stays too (the next writer removes it). */
+        if (err) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            mc_err_set(err, st, err->sys_errno, "%s: generation %llu is committed (CURRENT names it) but may not "
+                       "be durable: %s", store, ull(gen), why);
+        }
+        goto cleanup;
+    }
     if (old > 0) {
         /* The commit is complete: a failure to delete only leaves an orphan. */
         manifest_name(old, name, sizeof name);
@@ -566,7 +579,7 @@ cleanup:
     if (st != MC_OK) {
         unlink(tmp);
         unlink(cur_tmp);
-        if (done == RENAMED)   /* CURRENT never named it */
+        if (done == RENAMED)   /* CURRENT never named it; SWITCHED: it does, keep it */
             unlink(path);
     }
     return st;

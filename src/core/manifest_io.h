@@ -20,8 +20,14 @@
 /* Loads the manifest CURRENT names. MC_ENOENT if STORE is not a store,
  * MC_EFORMAT for a newer version, MC_ECORRUPT/MC_ECHECKSUM for damage. */
 mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err);
-/* Commits M as the next generation (sets M's generation on success). On
- * failure CURRENT still names the previous generation. */
+/* Commits M as the next generation (sets M's generation on success). On a
+ * failure before the switch of CURRENT, CURRENT still names the previous
+ * generation and M's generation is unchanged. Once CURRENT is switched the
+ * commit is done: if the fsync of STORE that follows fails, M's generation
+ * is already the new one and an error says the switch may not be durable.
+ * A caller sees which happened by comparing M's generation before and
+ * after; after such a failure it must remove nothing that either generation
+ * names (a power loss may bring the previous one back). */
 mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err);
 /* Reads CURRENT: the generation it names. */
 mc_status mc_manifest_current_generation(const char *store, uint64_t *generation, mc_err *err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fault.h"
 #include "h5util.h"
 #include "store.h"
 
@@ -32,7 +33,7 @@ mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err)
     st = mc_h5_attr_write_u64(file, path, "segno", segno, err);
     if (st != MC_OK)
         goto cleanup;
-    st = mc_h5_close_sync(file, path, err);
+    st = mc_h5_close_sync_at(file, path, "seg_fsync", segno, err);
     file = H5I_INVALID_HID;
 cleanup:
     mc_h5_close(&file);
@@ -41,7 +42,8 @@ cleanup:
     return st;
 }
 
-static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
+/* Copies SRC to DST (the temporary of segment SEGNO). */
+static mc_status copy_bytes(const char *src, const char *dst, uint64_t segno, mc_err *err)
 {
     mc_status st = MC_OK;
     int in = -1, out = -1;
@@ -57,6 +59,8 @@ static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
         st = mc_err_set(err, MC_EINVAL, 0, "%s: not a regular file", src);
         goto cleanup;
     }
+    if ((st = mc_fault_check("seg_create", segno, dst, err)) != MC_OK)
+        goto cleanup;
     out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (out < 0) {
         int e = errno;
@@ -74,6 +78,8 @@ static mc_status copy_bytes(const char *src, const char *dst, mc_err *err)
         }
         if (n == 0)
             break;
+        if ((st = mc_fault_check("seg_write", segno, dst, err)) != MC_OK)
+            goto cleanup;
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR)
@@ -100,9 +106,9 @@ cleanup:
     return st;
 }
 
-mc_status mc_seg_copy_raw(const char *src, const char *tmp, mc_err *err)
+mc_status mc_seg_copy_raw(const char *src, const char *tmp, uint64_t segno, mc_err *err)
 {
-    mc_status st = copy_bytes(src, tmp, err);
+    mc_status st = copy_bytes(src, tmp, segno, err);
     if (st != MC_OK)
         unlink(tmp);
     return st;
@@ -112,6 +118,8 @@ mc_status mc_seg_install(const char *tmp, const char *dst, uint64_t segno, mc_er
 {
     char dir[MC_PATH_MAX];
     mc_status st = mc_seg_relabel(tmp, segno, err);   /* closes with fsync */
+    if (st == MC_OK)
+        st = mc_fault_check("seg_rename", segno, tmp, err);
     if (st == MC_OK && rename(tmp, dst) != 0) {
         int e = errno;
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: rename to %s: %s", tmp, dst, strerror(e));
@@ -128,6 +136,6 @@ mc_status mc_seg_copy_relabel(const char *src, const char *dst, uint64_t segno, 
 {
     char tmp[MC_PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-    mc_status st = mc_seg_copy_raw(src, tmp, err);
+    mc_status st = mc_seg_copy_raw(src, tmp, segno, err);
     return st == MC_OK ? mc_seg_install(tmp, dst, segno, err) : st;
 }

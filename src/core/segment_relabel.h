@@ -20,7 +20,7 @@ mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err);
  * to TMP (created or truncated; removed on failure); mc_seg_install()
  * relabels TMP as SEGNO, fsyncs it, renames it to DST and fsyncs DST's
  * directory (TMP removed on failure, DST untouched). */
-mc_status mc_seg_copy_raw(const char *src, const char *tmp, mc_err *err);
+mc_status mc_seg_copy_raw(const char *src, const char *tmp, uint64_t segno, mc_err *err);
 mc_status mc_seg_install(const char *tmp, const char *dst, uint64_t segno, mc_err *err);
 
 /* Copies SRC to DST.tmp, relabels it as SEGNO, fsyncs, renames to DST and

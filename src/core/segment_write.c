@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fault.h"
 #include "h5util.h"
 #include "store.h"
 
@@ -45,7 +46,9 @@ static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
         if (st != MC_OK)
             return st;
     }
-    mc_status st = mc_h5_dset_append(c->dset, w->tmp, c->name, c->type, c->buf.p, n, err);
+    mc_status st = mc_fault_check("seg_write", w->segno, w->tmp, err);
+    if (st == MC_OK)
+        st = mc_h5_dset_append(c->dset, w->tmp, c->name, c->type, c->buf.p, n, err);
     c->buf.n = 0;
     return st;
 }
@@ -120,7 +123,8 @@ mc_status mc_seg_writer_create(const char *path, uint64_t segno, mc_seg_writer *
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory creating a segment writer", path);
         goto cleanup;
     }
-    if ((st = mc_h5_create(w->tmp, &w->file, err)) != MC_OK)
+    if ((st = mc_fault_check("seg_create", segno, w->tmp, err)) != MC_OK ||
+        (st = mc_h5_create(w->tmp, &w->file, err)) != MC_OK)
         goto cleanup;
     /* key_offsets and value_offsets start with 0. */
     if ((st = push_u64(w, MC_SEG_KEY_OFFSETS, 0, err)) != MC_OK || (st = push_u64(w, MC_SEG_VALUE_OFFSETS, 0, err)) != MC_OK)
@@ -255,7 +259,7 @@ mc_status mc_seg_writer_finish(mc_seg_writer **wp, mc_seg_meta *meta, mc_err *er
         goto cleanup;
     hid_t file = w->file;
     w->file = H5I_INVALID_HID;
-    if ((st = mc_h5_close_sync(file, w->tmp, err)) != MC_OK)
+    if ((st = mc_h5_close_sync_at(file, w->tmp, "seg_fsync", w->segno, err)) != MC_OK)
         goto cleanup;
     if ((st = fill_meta(w, meta, err)) != MC_OK)
         goto cleanup;
@@ -264,6 +268,8 @@ mc_status mc_seg_writer_finish(mc_seg_writer **wp, mc_seg_meta *meta, mc_err *er
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", w->path);
         goto cleanup;
     }
+    if ((st = mc_fault_check("seg_rename", w->segno, w->tmp, err)) != MC_OK)
+        goto cleanup;
     if (rename(w->tmp, w->path) != 0) {
         int e = errno;
         st = mc_err_set(err, mc_status_from_errno(e), e, "%s: rename to %s: %s", w->tmp, w->path, strerror(e));

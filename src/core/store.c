@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fault.h"
 #include "manifest_io.h"
 
 #define NSHARDS 256
@@ -22,8 +23,8 @@ mc_status mc_fsync_dir(const char *dir, mc_err *err)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return mc_err_set(err, mc_status_from_errno(errno), errno, "%s: open directory: %s", dir, strerror(errno));
-    mc_status st = MC_OK;
-    if (fsync(fd) != 0 && errno != EINVAL)   /* EINVAL: the filesystem cannot sync directories */
+    mc_status st = mc_fault_check("dir_fsync", MC_FAULT_ANY_SEGNO, dir, err);
+    if (st == MC_OK && fsync(fd) != 0 && errno != EINVAL)   /* EINVAL: the filesystem cannot sync directories */
         st = mc_err_set(err, MC_EIO, errno, "%s: fsync directory: %s", dir, strerror(errno));
     close(fd);
     return st;
@@ -98,7 +99,10 @@ mc_status mc_store_remove_segment(const char *store, uint64_t segno, mc_err *err
 {
     char path[MC_PATH_MAX + 8];
     mc_store_seg_path(store, segno, path);
-    mc_status st = unlink_if_there(path, err);
+    mc_status st = mc_fault_check("seg_unlink", segno, path, err);
+    if (st != MC_OK)
+        return st;
+    st = unlink_if_there(path, err);
     if (st != MC_OK)
         return st;
     strcat(path, ".tmp");

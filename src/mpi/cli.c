@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "fault.h"
 #include "log.h"
 #include "mpiutil.h"
 
@@ -88,6 +89,7 @@ int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
     /* A private communicator: our messages never meet the caller's. */
     MPI_Comm_dup(comm, &ctx.comm);
     MPI_Comm_rank(ctx.comm, &ctx.rank);
+    mc_fault_init(ctx.rank);   /* MPICOMPACT_FAULT (tests only) arms points of every command */
     MPI_Comm_size(ctx.comm, &ctx.size);
     int rc = MC_EXIT_USAGE;
     const char *name = argc > 1 ? argv[1] : NULL;

@@ -120,7 +120,7 @@ static bool copy_in(const mc_cli_ctx *ctx, const char *store, mc_manifest *m, ch
         copy_path(p, i, tmp);
         mc_err ferr;
         mc_err_clear(&ferr);
-        uint8_t copied = mc_seg_copy_raw(resolved[i], tmp, &ferr) == MC_OK;
+        uint8_t copied = mc_seg_copy_raw(resolved[i], tmp, p->first + (uint64_t)i, &ferr) == MC_OK;
         if (!copied)
             log_rejected(ctx, ferr.msg, resolved[i], files[i]);
         if (mc_buf_append(&p->wire, &copied, 1, &err) != MC_OK || put_str(&p->wire, files[i], &err) != MC_OK)
@@ -375,6 +375,12 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     ok = mc_bcast_u64_quiet(ok, 0, ctx->comm) != 0;
     if (ok)
         ok = mc_session_commit(ctx, &s) == MC_EXIT_OK;
+    if (!ok && s.switched) {   /* committed, not durable: CURRENT names the copies, keep them */
+        if (ctx->rank == 0)
+            mc_log(ctx, "add: %s: failed after the commit: the %d segment(s) are in generation %" PRIu64
+                   ", which may not survive a crash", store, nfiles, mc_manifest_generation(s.m));
+        goto cleanup;
+    }
     if (!ok) {
         for (uint64_t i = 0; ctx->rank == 0 && i < ncopied; i++)
             mc_store_remove_segment(store, first + i, NULL);

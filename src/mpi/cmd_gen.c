@@ -174,6 +174,13 @@ int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx)
     }
     if (ok)
         ok = mc_session_commit(ctx, &s) == MC_EXIT_OK;
+    if (!ok && s.switched) {   /* committed, not durable: CURRENT names them, keep them */
+        if (ctx->rank == 0)
+            mc_log(ctx, "gen: %s: failed after the commit: the %" PRIu64 " segments are in generation %" PRIu64
+                   ", which may not survive a crash", store, o.segments, mc_manifest_generation(s.m));
+        rc = MC_EXIT_FAIL;
+        goto cleanup;
+    }
     if (!ok) {
         remove_share(store, ctx, &o, first_segno);   /* nothing of this run stays */
         if (ctx->rank == 0)

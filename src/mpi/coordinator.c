@@ -794,7 +794,14 @@ static void maybe_commit(coord *c, bool force)
         mc_log(c->ctx, "fault coordinator_crash: exiting before commit (test only)");
         _exit(9);
     }
+    uint64_t generation = mc_manifest_generation(c->m);
     if (mc_manifest_commit(c->store, c->m, &c->err) != MC_OK) {
+        /* If CURRENT was switched (the generation moved) the commit is done
+         * but may not be durable: the queued inputs stay (the previous
+         * generation names them) and, the run being fatal, no orphan
+         * sweep follows (*committed is false). */
+        if (mc_manifest_generation(c->m) != generation)
+            c->rep->commits++;
         go_fatal(c);
         return;
     }

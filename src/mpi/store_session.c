@@ -81,16 +81,20 @@ int mc_session_open(const mc_cli_ctx *ctx, const char *store, const char *comman
 
 int mc_session_commit(const mc_cli_ctx *ctx, mc_session *s)
 {
-    bool ok = true;
+    uint64_t ok = 1, switched = 0;
     if (ctx->rank == 0) {
         mc_err err;
         mc_err_clear(&err);
+        uint64_t before = mc_manifest_generation(s->m);
         if (mc_manifest_commit(s->store, s->m, &err) != MC_OK) {
             mc_log_err(ctx, &err);
-            ok = false;
+            ok = 0;
         }
+        switched = mc_manifest_generation(s->m) != before;
     }
-    return mc_bcast_u64_quiet(ok, 0, ctx->comm) ? MC_EXIT_OK : MC_EXIT_FAIL;
+    uint64_t both = mc_bcast_u64_quiet(ok | switched << 1, 0, ctx->comm);
+    s->switched = (both & 2) != 0;
+    return (both & 1) ? MC_EXIT_OK : MC_EXIT_FAIL;
 }
 
 void mc_session_close(mc_session *s)

@@ -11,7 +11,9 @@
  *           refuses inputs inside the store before opening (add_input.h).
  *   commit: rank 0 commits s->m as the next generation; every rank learns
  *           the result (for commands that commit once; compact may call
- *           mc_manifest_commit() on rank 0 directly for group commits).
+ *           mc_manifest_commit() on rank 0 directly for group commits), and
+ *           s->switched: whether CURRENT names the new generation, which is
+ *           true after a failure of the last step (manifest_io.h).
  *   close:  rank 0 releases the lock; every rank frees its copy.
  * Ranks other than 0 wait without spinning a core (mpiutil.h).
  * Errors are logged (log.h) by the rank that saw them; the functions return
@@ -28,6 +30,9 @@ typedef struct mc_session {
     mc_manifest *m;         /* every rank: the committed manifest (owned) */
     mc_lock *lock;          /* rank 0 only; NULL elsewhere */
     size_t orphans_removed; /* rank 0: what open() cleaned up */
+    bool switched;          /* every rank: the last commit switched CURRENT,
+                               even if it then failed (it is done: remove
+                               nothing either generation names) */
 } mc_session;
 
 /* COMMAND names the holder in STORE/LOCK ("gen", "compact", ...). On

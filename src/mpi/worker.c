@@ -85,6 +85,8 @@ static mc_status queue_push(worker *w, mc_request *req)
 static void take_message(worker *w, const MPI_Status *status)
 {
     mc_status st = mc_wire_recv(w->ctx->comm, status, &w->msg, &w->err);
+    if (st == MC_OK && status->MPI_TAG == MC_TAG_REQUEST)
+        st = mc_fault_check("recv_request", MC_FAULT_ANY_SEGNO, "request from rank 0", &w->err);
     if (st != MC_OK) {
         w->failure = st;
         return;
@@ -168,6 +170,8 @@ static void run_one(worker *w)
                    (unsigned long long)req.id, resp.msg);
         w->msg.n = 0;
         st = mc_wire_encode_response(&resp, &w->msg, &w->err);
+        if (st == MC_OK)
+            st = mc_fault_check("send_response", MC_FAULT_ANY_SEGNO, "response to rank 0", &w->err);
         if (st == MC_OK)
             st = mc_wire_send(w->ctx->comm, 0, MC_TAG_RESPONSE, w->msg.p, w->msg.n, &w->err);
         if (st != MC_OK)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "h5util.h"
 #include "manifest.h"
 #include "manifest_io.h"
@@ -664,6 +665,53 @@ static void test_io_commit_failure(void **state)
     mc_manifest_destroy(&m);
 }
 
+/* The fsync of the store directory after the CURRENT switch fails (fault
+ * dir_fsync, its second hit in a commit): the commit is done (CURRENT and
+ * M's generation say the new one, which loads), an error is returned, and
+ * the previous generation's manifest stays (a power loss may bring it back).
+ * A failure at the switch itself (fault current_switch) leaves everything
+ * as it was. */
+static void test_io_commit_after_switch_fails(void **state)
+{
+    (void)state;
+    char store[512], path[700], text[128];
+    mc_err err;
+    mc_manifest *m = NULL, *back = NULL;
+    make_store("after", store, sizeof store);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    fill_random(m, 10);
+
+    setenv("MPICOMPACT_FAULT", "current_switch", 1);
+    mc_fault_init(0);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_EIO);
+    assert_int_equal(mc_manifest_generation(m), 1);
+    store_path(path, sizeof path, "after/CURRENT");
+    read_text(path, text, sizeof text);
+    assert_string_equal(text, "manifest/0000000000000001.h5\n");
+    store_path(path, sizeof path, "after/manifest/0000000000000002.h5");
+    assert_false(exists(path));
+
+    setenv("MPICOMPACT_FAULT", "dir_fsync:after=1", 1);   /* manifest/ passes, STORE fails */
+    mc_fault_init(0);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_EIO);
+    assert_non_null(strstr(err.msg, "may not be durable"));
+    assert_int_equal(mc_manifest_generation(m), 2);
+    store_path(path, sizeof path, "after/CURRENT");
+    read_text(path, text, sizeof text);
+    assert_string_equal(text, "manifest/0000000000000002.h5\n");
+    store_path(path, sizeof path, "after/manifest/0000000000000001.h5");
+    assert_true(exists(path));
+    assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+    check_same(m, back);
+    mc_manifest_destroy(&back);
+
+    unsetenv("MPICOMPACT_FAULT");
+    mc_fault_init(0);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);   /* the next one goes on from there */
+    assert_int_equal(mc_manifest_generation(m), 3);
+    mc_manifest_destroy(&m);
+}
+
 /* Writes a manifest file by hand through h5util: VERSION, and the entries
  * (all in one batch) with 1-byte keys MIN[i]..MAX[i]. */
 static void craft_manifest(const char *path, uint64_t generation, uint32_t version, size_t n,
@@ -827,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_io_round_trip),
         cmocka_unit_test(test_io_commit_failure),
+        cmocka_unit_test(test_io_commit_after_switch_fails),
         cmocka_unit_test(test_io_rejects),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
