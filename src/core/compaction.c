@@ -11,7 +11,12 @@
 #include "merge.h"
 #include "store.h"
 
+/* The poll hook runs after POLL_BYTES merged or POLL_SECONDS passed,
+ * whichever comes first (the clock is read every POLL_CLOCK_ITEMS items), so
+ * that STOP, leave and drain are seen quickly on a slow filesystem too. */
 #define POLL_BYTES ((uint64_t)4 << 20)
+#define POLL_SECONDS 0.1
+#define POLL_CLOCK_ITEMS 16
 
 /* An input: a range source that counts what it yields. */
 typedef struct input {
@@ -161,7 +166,8 @@ static mc_status merge_all(run *r, mc_merge *m, const mc_compact_hooks *hooks, m
 {
     const mc_request *req = r->req;
     bool sticky = req->flags & MC_REQ_STICKY;
-    uint64_t since_poll = 0;
+    uint64_t since_poll = 0, items = 0;
+    double last_poll = now();
     for (;;) {
         mc_item it;
         bool eof = false;
@@ -171,8 +177,12 @@ static mc_status merge_all(run *r, mc_merge *m, const mc_compact_hooks *hooks, m
         if (eof)
             return MC_OK;
         since_poll += it.key_len + it.value_len;
-        if (since_poll >= POLL_BYTES) {
+        bool due = since_poll >= POLL_BYTES;
+        if (!due && ++items % POLL_CLOCK_ITEMS == 0)
+            due = now() - last_poll >= POLL_SECONDS;
+        if (due) {
             since_poll = 0;
+            last_poll = now();
             if (hooks && hooks->poll && hooks->poll(hooks->ctx))
                 return mc_err_set(err, MC_ECANCELED, 0, "compaction %llu: canceled", (unsigned long long)req->id);
         }

@@ -2,6 +2,7 @@
 #include "coordinator.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define GRACE_MIN 10.0              /* seconds in-flight work gets after a drain */
 #define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
 #define MAX_SLICES 64               /* most slices one compaction is cut into */
+#define RECV_FAILURES_MAX 20        /* failed receives in a row before rank 0 gives up */
 
 
 /* Units (picked compactions) and flights (their slices on their way to a
@@ -70,6 +72,7 @@ typedef struct coord {
     flight *local;          /* the flight rank 0 is running, or NULL */
     double drain_start, grace;
     double busy;            /* coordinator work, seconds */
+    unsigned recv_failures; /* failed receives in a row */
     mc_err err;
 } coord;
 
@@ -329,6 +332,13 @@ static void send_request(coord *c, flight *f, int rank)
         go_fatal(c);
         return;
     }
+    if (s->buf.n > INT_MAX) {
+        mc_buf_free(&s->buf);
+        mc_err_set(&c->err, MC_ELIMIT, 0, "compaction %llu: request of %zu bytes is over MPI's message limit",
+                   (unsigned long long)f->sent.id, s->buf.n);
+        go_fatal(c);
+        return;
+    }
     if (MPI_Isend(s->buf.p, (int)s->buf.n, MPI_BYTE, rank, MC_TAG_REQUEST, c->ctx->comm, &s->req) != MPI_SUCCESS) {
         mc_buf_free(&s->buf);
         mc_err_set(&c->err, MC_EIO, 0, "MPI_Isend of compaction %llu to rank %d failed",
@@ -538,9 +548,17 @@ static void handle_farewell(coord *c, int rank)
 static void handle_message(coord *c, const MPI_Status *status, size_t *done_acks)
 {
     if (mc_wire_recv(c->ctx->comm, status, &c->msg, &c->err) != MC_OK) {
+        /* The message may still be waiting: a receive that keeps failing
+         * must not keep rank 0 spinning on it. */
         go_fatal(c);
+        if (++c->recv_failures >= RECV_FAILURES_MAX) {
+            mc_log(c->ctx, "rank 0 cannot receive from rank %d (%u failures in a row); aborting the job; "
+                   "the committed store is unchanged", status->MPI_SOURCE, c->recv_failures);
+            MPI_Abort(c->ctx->comm, MC_EXIT_FAIL);
+        }
         return;
     }
+    c->recv_failures = 0;
     int rank = status->MPI_SOURCE;
     switch (status->MPI_TAG) {
     case MC_TAG_RESPONSE: {

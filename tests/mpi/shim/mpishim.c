@@ -9,10 +9,12 @@
  *                           not the small metadata reads of opening a file)
  *   MC_SHIM_RECV_FAIL=N     the Nth MPI_Recv on that rank (1 = first) returns
  *                           MPI_ERR_OTHER without receiving anything
+ *   MC_SHIM_TRACE=1         print each MPI_Recv of that rank (number, tag) to stderr
  * Built by the tests with mpicc -shared -fPIC (tests/mpi/lib.sh build_shim). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -64,8 +66,13 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 int MPI_Recv(void *buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status *status)
 {
     static int calls;
+    if (!on_rank())
+        return PMPI_Recv(buf, count, type, source, tag, comm, status);
     const char *n = getenv("MC_SHIM_RECV_FAIL");
-    if (n && on_rank() && ++calls == atoi(n))
+    ++calls;
+    if (getenv("MC_SHIM_TRACE"))
+        fprintf(stderr, "mpishim: MPI_Recv %d tag %d%s\n", calls, tag, n && calls == atoi(n) ? " (failing)" : "");
+    if (n && calls == atoi(n))
         return MPI_ERR_OTHER;
     return PMPI_Recv(buf, count, type, source, tag, comm, status);
 }
