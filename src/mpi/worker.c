@@ -141,11 +141,12 @@ static void pump(worker *w, bool block)
         return;
     int flag = block;
     while (!w->stopped && !w->leaving) {   /* leaving: the farewell comes first */
-        if (!flag) {
+        /* After a long time away (a slow read), one Iprobe may only drive
+         * the progress engine without matching what has just arrived. */
+        for (int i = 0; !flag && i < 3; i++)
             MPI_Iprobe(0, MPI_ANY_TAG, w->ctx->comm, &flag, &status);
-            if (!flag)
-                return;
-        }
+        if (!flag)
+            return;
         take_message(w, &status);
         flag = 0;
     }

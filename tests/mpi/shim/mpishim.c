@@ -4,12 +4,14 @@
  *
  * Environment (read at each call; unset = no effect):
  *   MC_SHIM_RANK=R          act only in the process whose OMPI_COMM_WORLD_RANK is R
+ *                           ("all": in every rank)
  *   MC_SHIM_READ_DELAY=S    every pread/pread64 on that rank first sleeps S seconds
  *   MC_SHIM_READ_MIN=B      ...but only reads of at least B bytes (segment data,
  *                           not the small metadata reads of opening a file)
  *   MC_SHIM_RECV_FAIL=N     the Nth MPI_Recv on that rank (1 = first) returns
  *                           MPI_ERR_OTHER without receiving anything
- *   MC_SHIM_TRACE=1         print each MPI_Recv of that rank (number, tag) to stderr
+ *   MC_SHIM_TRACE=1         print each MPI_Recv (number, tag) and slowed read of that
+ *                           rank to stderr
  * Built by the tests with mpicc -shared -fPIC (tests/mpi/lib.sh build_shim). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +29,8 @@ static int on_rank(void)
     const char *mine = getenv("OMPI_COMM_WORLD_RANK");
     if (!want)
         return 0;
+    if (strcmp(want, "all") == 0)
+        return 1;
     if (!mine)
         mine = "0";   /* a singleton run */
     return strcmp(want, mine) == 0;
@@ -40,6 +44,8 @@ static void maybe_delay(size_t n)
     const char *min = getenv("MC_SHIM_READ_MIN");
     if (min && n < (size_t)atoll(min))
         return;
+    if (getenv("MC_SHIM_TRACE"))
+        fprintf(stderr, "mpishim: slow read of %zu bytes\n", n);
     double s = atof(d);
     struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
     nanosleep(&ts, NULL);
