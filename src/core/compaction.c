@@ -11,12 +11,44 @@
 #include "merge.h"
 #include "store.h"
 
+/* The poll hook runs after POLL_BYTES merged or POLL_SECONDS passed,
+ * whichever comes first, checked after each input is opened and at every
+ * item an input yields (also while the merge fills from its inputs), so that
+ * STOP, leave and drain are seen within a few reads on a slow filesystem
+ * too (a read itself cannot be interrupted). */
 #define POLL_BYTES ((uint64_t)4 << 20)
+#define POLL_SECONDS 0.1
+
+static double now(void);
+
+/* When the poll hook is due: shared by the merge loop and the inputs, so
+ * that it also runs while the merge is still filling from slow inputs. */
+typedef struct poller {
+    const mc_compact_hooks *hooks;
+    uint64_t id;            /* the request, for the message */
+    uint64_t bytes;         /* merged since the last poll */
+    double last;
+} poller;
+
+/* Counts N bytes; runs the hook when due. MC_ECANCELED when it says so. */
+static mc_status poll_tick(poller *p, uint64_t n, mc_err *err)
+{
+    p->bytes += n;
+    double t = now();   /* a vDSO call: cheap next to an item's merge */
+    if (p->bytes < POLL_BYTES && t - p->last < POLL_SECONDS)
+        return MC_OK;
+    p->bytes = 0;
+    p->last = t;
+    if (p->hooks && p->hooks->poll && p->hooks->poll(p->hooks->ctx))
+        return mc_err_set(err, MC_ECANCELED, 0, "compaction %llu: canceled", (unsigned long long)p->id);
+    return MC_OK;
+}
 
 /* An input: a range source that counts what it yields. */
 typedef struct input {
     mc_range_source rs;
     uint64_t items, bytes;
+    poller *poll;
 } input;
 
 static mc_status input_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
@@ -26,6 +58,7 @@ static mc_status input_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
     if (st == MC_OK && !*eof) {
         in->items++;
         in->bytes += item->key_len + item->value_len;
+        st = poll_tick(in->poll, 0, err);   /* time only: bytes count once merged */
     }
     return st;
 }
@@ -157,11 +190,10 @@ static bool delete_droppable(run *r, const mc_item *it)
 
 /* ---- the run ---- */
 
-static mc_status merge_all(run *r, mc_merge *m, const mc_compact_hooks *hooks, mc_err *err)
+static mc_status merge_all(run *r, mc_merge *m, poller *poll, mc_err *err)
 {
     const mc_request *req = r->req;
     bool sticky = req->flags & MC_REQ_STICKY;
-    uint64_t since_poll = 0;
     for (;;) {
         mc_item it;
         bool eof = false;
@@ -170,12 +202,8 @@ static mc_status merge_all(run *r, mc_merge *m, const mc_compact_hooks *hooks, m
             return st;
         if (eof)
             return MC_OK;
-        since_poll += it.key_len + it.value_len;
-        if (since_poll >= POLL_BYTES) {
-            since_poll = 0;
-            if (hooks && hooks->poll && hooks->poll(hooks->ctx))
-                return mc_err_set(err, MC_ECANCELED, 0, "compaction %llu: canceled", (unsigned long long)req->id);
-        }
+        if ((st = poll_tick(poll, it.key_len + it.value_len, err)) != MC_OK)
+            return st;
         if (it.kind == MC_KIND_DELETE && delete_droppable(r, &it)) {
             r->resp->stats.deletes_dropped++;
             continue;
@@ -206,6 +234,7 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
     mc_merge_source *sources = calloc(n, sizeof *sources);
     mc_merge *m = NULL;
     mc_status st = MC_OK;
+    poller poll = { .hooks = hooks, .id = req->id, .last = now() };
     if (!readers || !inputs || !sources) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory", (unsigned long long)req->id);
         goto cleanup;
@@ -214,9 +243,11 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
         char path[MC_PATH_MAX];
         mc_store_seg_path(r->store, req->inputs[i].segno, path);
         if ((st = mc_seg_reader_open(path, &readers[i], err)) != MC_OK ||
-            (st = mc_seg_reader_check_meta(readers[i], path, &req->inputs[i], err)) != MC_OK)
+            (st = mc_seg_reader_check_meta(readers[i], path, &req->inputs[i], err)) != MC_OK ||
+            (st = poll_tick(&poll, 0, err)) != MC_OK)   /* opening may read much on a slow filesystem */
             goto cleanup;
         inputs[i].rs.reader = readers[i];
+        inputs[i].poll = &poll;
         if (req->flags & MC_REQ_HAS_LO) {
             inputs[i].rs.lo = req->lo.p;
             inputs[i].rs.lo_len = req->lo.len;
@@ -230,7 +261,7 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
     uint64_t fault_segno = 0;
     bool fault = fault_armed(req, &fault_segno);
     if ((st = guards_prepare(r, err)) != MC_OK || (st = mc_merge_create(sources, n, &m, err)) != MC_OK ||
-        (st = merge_all(r, m, hooks, err)) != MC_OK)
+        (st = merge_all(r, m, &poll, err)) != MC_OK)
         goto cleanup;
     /* An injected failure strikes after the output is written, so that the
      * cleanup of real files is what gets exercised. */

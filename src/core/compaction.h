@@ -13,8 +13,9 @@
 #include "request.h"
 
 typedef struct mc_compact_hooks {
-    /* Called every few MiB of merged data; a non-zero return cancels the
-     * compaction (MC_ECANCELED). May be NULL. */
+    /* Called every 4 MiB of merged data or every 0.1 s, whichever comes
+     * first (a single slow read may still delay it); a non-zero return
+     * cancels the compaction (MC_ECANCELED). May be NULL. */
     int (*poll)(void *ctx);
     void *ctx;
 } mc_compact_hooks;

@@ -2,6 +2,7 @@
 #include "coordinator.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "buf.h"
 #include "err.h"
 #include "fault.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "manifest_io.h"
 #include "mpiutil.h"
@@ -26,33 +28,13 @@
 #define GRACE_MIN 10.0              /* seconds in-flight work gets after a drain */
 #define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
 #define MAX_SLICES 64               /* most slices one compaction is cut into */
+#define RECV_FAILURES_MAX 20        /* failed receives in a row before rank 0 gives up */
 
 
-/* One picked compaction from pick to release. It runs as one or more
- * key-range slices (split.h) on different ranks at once; it is applied, as
- * one unit, only when every slice has succeeded. */
-typedef struct unit {
-    mc_request *orig;       /* the picker's request: release/quarantine with it */
-    size_t nparts, ndone;
-    size_t nlive;           /* its flights still waiting or running */
-    mc_request *parts;      /* each finished slice's request (as sent) */
-    mc_response *resps;     /* and its response */
-    unsigned attempt;       /* bumped when a failure restarts it */
-    unsigned failures;
-    bool doomed;            /* will not be applied: finished slices' outputs removed */
-    bool quarantine;        /* doomed for good: inputs never picked again */
-    bool applied;           /* in the manifest; freed once no flight refers to it */
-} unit;
-
-/* One slice of a unit on its way to a rank. */
-typedef struct flight {
-    unit *u;
-    size_t part;
-    unsigned attempt;       /* the unit's attempt it belongs to; older = stale */
-    mc_request sent;        /* what goes on the wire: own id and output segnos */
-    int rank;               /* who runs it; -1 = waiting to be (re)issued */
-    int avoid_rank;         /* the rank its unit failed on last, or -1 */
-} flight;
+/* Units (picked compactions) and flights (their slices on their way to a
+ * rank) live in lifecycle.h, which also owns every removal of output files. */
+typedef mc_unit unit;
+typedef mc_flight flight;
 
 typedef struct send_slot {
     MPI_Request req;
@@ -68,14 +50,12 @@ typedef struct coord {
     mc_picker *picker;
     mc_progress *progress;
 
-    flight **flights;       /* running and waiting ones */
-    size_t nflights, cap_flights;
+    mc_lc lc;               /* units and flights (running and waiting ones) */
     unsigned *load;         /* per rank: requests sent there and not answered */
     bool *gone;             /* per rank: said farewell */
     size_t nlive;           /* ranks that take work, rank 0 included */
     int rotor;              /* next worker rank to try */
     size_t running;         /* requests being run (sent or local) */
-    uint64_t next_id;
 
     uint64_t *deletes;      /* inputs to unlink after the next commit */
     size_t ndeletes, cap_deletes;
@@ -92,6 +72,7 @@ typedef struct coord {
     flight *local;          /* the flight rank 0 is running, or NULL */
     double drain_start, grace;
     double busy;            /* coordinator work, seconds */
+    unsigned recv_failures; /* failed receives in a row */
     mc_err err;
 } coord;
 
@@ -132,189 +113,78 @@ static void format_inputs(const mc_request *req, char *out, size_t size)
                               (unsigned long long)req->inputs[i].segno);
 }
 
-/* ---- units and flights ---- */
+/* ---- units and flights (lifecycle.h) ---- */
 
-/* Removes whatever a run of REQ may have written (its allocated segnos).
- * REQUIRES: no rank writes them any more. */
-static void remove_outputs(coord *c, const mc_request *req)
+/* Pending input deletions are still named by the committed manifest. */
+static bool lc_named(void *ctx, uint64_t segno)
 {
-    for (size_t i = 0; i < req->nsegnos; i++) {
-        mc_err e;
-        if (mc_store_remove_segment(c->store, req->segnos[i], &e) != MC_OK)
-            mc_log_err(c->ctx, &e);
-    }
-}
-
-static void unit_free(unit *u)
-{
-    for (size_t i = 0; i < u->nparts; i++) {
-        mc_request_clear(&u->parts[i]);
-        mc_response_clear(&u->resps[i]);
-    }
-    free(u->parts);
-    free(u->resps);
-    mc_request_clear(u->orig);
-    free(u->orig);
-    free(u);
-}
-
-/* The unit is over: inputs released (or quarantined for good). */
-static void unit_end(coord *c, unit *u)
-{
-    if (u->quarantine)
-        mc_picker_quarantine(c->picker, u->orig);
-    else if (!u->applied)
-        mc_picker_release(c->picker, u->orig);
-    unit_free(u);
-    c->dry = false;
-}
-
-/* Forgets the finished slices of U's current attempt, removing their outputs. */
-static void unit_forget_parts(coord *c, unit *u)
-{
-    for (size_t i = 0; i < u->nparts; i++) {
-        if (u->parts[i].segnos)
-            remove_outputs(c, &u->parts[i]);
-        mc_request_clear(&u->parts[i]);
-        mc_response_clear(&u->resps[i]);
-    }
-    u->ndone = 0;
-}
-
-/* The unit will not be applied: the slices that finished lose their
- * outputs; those still running are dropped when they answer. */
-static void unit_doom(coord *c, unit *u, bool quarantine)
-{
-    if (!u->doomed)
-        unit_forget_parts(c, u);
-    u->doomed = true;
-    u->quarantine = u->quarantine || quarantine;
-}
-
-/* Adds a flight for slice PART of U; takes SLICE's content. */
-static flight *flight_add(coord *c, unit *u, size_t part, mc_request *slice)
-{
-    flight *f = calloc(1, sizeof *f);
-    if (!f || !grow((void **)&c->flights, &c->cap_flights, c->nflights + 1, sizeof *c->flights)) {
-        free(f);
-        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
-        return NULL;
-    }
-    f->u = u;
-    f->part = part;
-    f->attempt = u->attempt;
-    f->sent = *slice;
-    memset(slice, 0, sizeof *slice);
-    f->sent.id = ++c->next_id;
-    f->rank = -1;
-    f->avoid_rank = -1;
-    u->nlive++;
-    c->flights[c->nflights++] = f;
-    return f;
-}
-
-static ssize_t flight_find(const coord *c, uint64_t id)
-{
-    for (size_t i = 0; i < c->nflights; i++)
-        if (c->flights[i]->sent.id == id)
-            return (ssize_t)i;
-    return -1;
-}
-
-/* Removes flight IDX from the list; its unit ends with its last flight
- * unless it is waiting for the others to be applied. */
-static void flight_end(coord *c, size_t idx)
-{
-    flight *f = c->flights[idx];
-    unit *u = f->u;
-    mc_request_clear(&f->sent);
-    free(f);
-    c->flights[idx] = c->flights[--c->nflights];
-    c->dry = false;
-    if (--u->nlive == 0 && (u->applied || u->doomed || u->ndone < u->nparts))
-        unit_end(c, u);
-}
-
-static size_t flight_index(const coord *c, const flight *f)
-{
-    size_t i = 0;
-    while (c->flights[i] != f)
-        i++;
-    return i;
-}
-
-/* Ends U's flights that wait to be sent. */
-static void end_waiting_of(coord *c, const unit *u)
-{
-    for (size_t i = c->nflights; i-- > 0;)
-        if (c->flights[i]->u == u && c->flights[i]->rank < 0)
-            flight_end(c, i);
-}
-
-static bool flight_stale(const flight *f)
-{
-    return f->attempt != f->u->attempt || f->u->applied;
-}
-
-/* Flight IDX will not finish: its unit is abandoned (not quarantined). */
-static void flight_drop(coord *c, size_t idx)
-{
-    unit_doom(c, c->flights[idx]->u, false);
-    flight_end(c, idx);
-}
-
-/* F (no longer running) goes back to the waiting list with a new id and
- * new segnos (true), or is dropped when nothing more is issued (false). */
-static bool requeue(coord *c, size_t idx)
-{
-    flight *f = c->flights[idx];
-    if (flight_stale(f)) {
-        flight_end(c, idx);
-        return false;
-    }
-    if (c->stop_picking || f->u->doomed) {
-        flight_drop(c, idx);
-        return false;
-    }
-    f->sent.id = ++c->next_id;
-    uint64_t first = mc_manifest_alloc_segnos(c->m, f->sent.nsegnos);
-    for (size_t i = 0; i < f->sent.nsegnos; i++)
-        f->sent.segnos[i] = first + i;
-    f->rank = -1;
-    return true;
-}
-
-/* True when some slice of U's current attempt is done or running. */
-static bool unit_under_way(const coord *c, const unit *u)
-{
-    if (u->ndone > 0)
+    coord *c = ctx;
+    if (mc_manifest_find(c->m, segno))
         return true;
-    for (size_t i = 0; i < c->nflights; i++) {
-        const flight *f = c->flights[i];
-        if (f->u == u && f->rank >= 0 && !flight_stale(f))
+    for (size_t i = 0; i < c->ndeletes; i++)
+        if (c->deletes[i] == segno)
             return true;
-    }
     return false;
 }
 
-/* Waiting flights of doomed units never go out: they end here. */
-static void end_doomed_waiting(coord *c)
+static mc_status lc_remove(void *ctx, uint64_t segno, mc_err *err)
 {
-    for (size_t i = c->nflights; i-- > 0;)
-        if (c->flights[i]->rank < 0 && c->flights[i]->u->doomed)
-            flight_end(c, i);
+    coord *c = ctx;
+    return mc_store_remove_segment(c->store, segno, err);
 }
+
+static void lc_release(void *ctx, const mc_request *orig)
+{
+    coord *c = ctx;
+    mc_picker_release(c->picker, orig);
+    c->dry = false;
+}
+
+static void lc_quarantine(void *ctx, const mc_request *orig)
+{
+    coord *c = ctx;
+    mc_picker_quarantine(c->picker, orig);
+    c->dry = false;
+}
+
+static uint64_t lc_alloc(void *ctx, size_t n)
+{
+    coord *c = ctx;
+    return mc_manifest_alloc_segnos(c->m, n);
+}
+
+static void lc_ended(void *ctx)
+{
+    coord *c = ctx;
+    c->dry = false;
+}
+
+static void lc_log(void *ctx, const mc_err *err)
+{
+    coord *c = ctx;
+    mc_log_err(c->ctx, err);
+}
+
+static const mc_lc_ops lc_ops = {
+    .named = lc_named,
+    .remove = lc_remove,
+    .release = lc_release,
+    .quarantine = lc_quarantine,
+    .alloc_segnos = lc_alloc,
+    .ended = lc_ended,
+    .log = lc_log,
+};
 
 /* No new work (drain, --strict): flights waiting to be sent are dropped,
  * except the slices of a unit already under way, which still go out so that
  * the work done on its other slices is not thrown away. */
 static void drop_waiting(coord *c)
 {
-    end_doomed_waiting(c);
-    for (size_t i = c->nflights; i-- > 0;) {
-        flight *f = c->flights[i];
-        if (f->rank < 0 && !unit_under_way(c, f->u))
-            flight_drop(c, i);
+    mc_lc_end_doomed_waiting(&c->lc);
+    for (size_t i = c->lc.nflights; i-- > 0;) {
+        flight *f = c->lc.flights[i];
+        if (f->rank < 0 && !mc_lc_unit_under_way(&c->lc, f->u))
+            mc_lc_flight_drop(&c->lc, i);
     }
 }
 
@@ -376,49 +246,17 @@ static flight *unit_start(coord *c, mc_request *req)
 {
     mc_request *slices = NULL;
     size_t n = 0;
-    unit *u = calloc(1, sizeof *u);
-    if (!u) {
-        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
-        goto fail;
-    }
-    u->orig = req;
-    if (mc_split_request(req, slices_wanted(c, req), c->m, &slices, &n, &c->err) != MC_OK)
-        goto fail;
-    u->parts = calloc(n, sizeof *u->parts);
-    u->resps = calloc(n, sizeof *u->resps);
-    if (!u->parts || !u->resps) {
-        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory tracking a compaction");
-        goto fail;
-    }
-    u->nparts = n;
     flight *first = NULL;
-    for (size_t i = 0; i < n; i++) {
-        flight *f = flight_add(c, u, i, &slices[i]);
-        if (!f) {
-            for (size_t j = i; j < n; j++)
-                mc_request_clear(&slices[j]);
-            free(slices);
-            unit_doom(c, u, false);
-            /* flights already added end with the run; without any, it ends now */
-            if (u->nlive == 0)
-                unit_end(c, u);
-            go_fatal(c);
-            return NULL;
-        }
-        first = first ? first : f;
+    if (mc_split_request(req, slices_wanted(c, req), c->m, &slices, &n, &c->err) == MC_OK &&
+        mc_lc_unit_start(&c->lc, req, slices, n, &first, &c->err) == MC_OK) {
+        free(slices);
+        if (n > 1)
+            c->rep->slices += n;
+        return first;
     }
-    free(slices);
-    if (n > 1)
-        c->rep->slices += n;
-    return first;
-fail:
     for (size_t i = 0; i < n; i++)
         mc_request_clear(&slices[i]);
     free(slices);
-    if (u) {
-        u->orig = NULL;
-        unit_free(u);
-    }
     mc_picker_release(c->picker, req);
     mc_request_clear(req);
     free(req);
@@ -436,10 +274,10 @@ static bool rank_busy(const coord *c, int rank)
  * two slices queued on one rank run one after the other. */
 static flight *take_work(coord *c, int rank)
 {
-    end_doomed_waiting(c);
+    mc_lc_end_doomed_waiting(&c->lc);
     bool leave_slices = rank_busy(c, rank) && idle_ranks(c) > 0;
-    for (size_t i = 0; i < c->nflights; i++) {
-        flight *f = c->flights[i];
+    for (size_t i = 0; i < c->lc.nflights; i++) {
+        flight *f = c->lc.flights[i];
         if (f->rank < 0 && can_run(c, f, rank) && !(leave_slices && f->u->nparts > 1))
             return f;
     }
@@ -494,6 +332,13 @@ static void send_request(coord *c, flight *f, int rank)
         go_fatal(c);
         return;
     }
+    if (s->buf.n > INT_MAX) {
+        mc_buf_free(&s->buf);
+        mc_err_set(&c->err, MC_ELIMIT, 0, "compaction %llu: request of %zu bytes is over MPI's message limit",
+                   (unsigned long long)f->sent.id, s->buf.n);
+        go_fatal(c);
+        return;
+    }
     if (MPI_Isend(s->buf.p, (int)s->buf.n, MPI_BYTE, rank, MC_TAG_REQUEST, c->ctx->comm, &s->req) != MPI_SUCCESS) {
         mc_buf_free(&s->buf);
         mc_err_set(&c->err, MC_EIO, 0, "MPI_Isend of compaction %llu to rank %d failed",
@@ -545,7 +390,7 @@ static void unit_quarantine(coord *c, unit *u)
     for (size_t i = 0; i < u->orig->ninputs; i++)
         if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
             go_fatal(c);
-    unit_doom(c, u, true);
+    mc_lc_unit_doom(&c->lc, u, true);
 }
 
 /* Every slice of U succeeded: apply them as one unit. */
@@ -572,7 +417,6 @@ static void unit_apply(coord *c, unit *u)
         queue_deletes(c, u->orig);
         c->dirty = true;
         mc_picker_release(c->picker, u->orig);
-        u->applied = true;
         c->dry = false;
     } else {
         char inputs[256];
@@ -585,45 +429,19 @@ static void unit_apply(coord *c, unit *u)
     }
     mc_request_clear(&joined_req);
     mc_response_clear(&joined_resp);
-    if (u->nlive == 0)
-        unit_end(c, u);
-}
-
-/* U failed on RANK and gets another try: the slices of the failed attempt
- * are forgotten (finished ones lose their outputs, waiting ones go, running
- * ones are dropped when they answer) and the whole compaction is issued
- * again, unsplit, with a new id and new segnos, avoiding RANK. */
-static void unit_restart(coord *c, unit *u, int rank)
-{
-    unit_forget_parts(c, u);
-    u->attempt++;
-    end_waiting_of(c, u);
-    mc_request again;
-    memset(&again, 0, sizeof again);
-    if (mc_request_copy(&again, u->orig, &c->err) != MC_OK) {
-        go_fatal(c);
-        return;
-    }
-    uint64_t first = mc_manifest_alloc_segnos(c->m, again.nsegnos);
-    for (size_t i = 0; i < again.nsegnos; i++)
-        again.segnos[i] = first + i;
-    u->nparts = 1;
-    flight *f = flight_add(c, u, 0, &again);
-    if (!f) {
-        mc_request_clear(&again);
-        go_fatal(c);
-        return;
-    }
-    f->avoid_rank = rank;
+    if (st == MC_OK)
+        mc_lc_unit_applied(&c->lc, u);   /* may free U */
+    else
+        mc_lc_unit_end_if_idle(&c->lc, u);
 }
 
 static void handle_failure(coord *c, size_t idx, int rank, const char *why)
 {
-    flight *f = c->flights[idx];
+    flight *f = c->lc.flights[idx];
     unit *u = f->u;
     char inputs[256];
     format_inputs(&f->sent, inputs, sizeof inputs);
-    remove_outputs(c, &f->sent);
+    mc_lc_remove_outputs(&c->lc, &f->sent);
     u->failures++;
     mc_log(c->ctx, "compaction %llu (inputs %s) failed on rank %d (failure %u): %s",
            (unsigned long long)f->sent.id, inputs, rank, u->failures, why);
@@ -632,18 +450,22 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
         c->failed = true;
         c->stop_picking = true;
         mc_log(c->ctx, "--strict: no new compactions; finishing those in flight");
-        flight_drop(c, idx);
+        mc_lc_flight_drop(&c->lc, idx);
         drop_waiting(c);
         return;
     }
     if (u->failures <= c->opts->retries) {
         if (c->stop_picking) {
-            flight_drop(c, idx);
+            mc_lc_flight_drop(&c->lc, idx);
             return;
         }
         c->rep->compactions_retried++;
-        unit_restart(c, u, rank);
-        flight_end(c, flight_index(c, f));
+        /* Issued again, unsplit, with a new id and new segnos, avoiding RANK. */
+        if (mc_lc_unit_restart(&c->lc, u, rank, &c->err) != MC_OK) {
+            mc_lc_unit_doom(&c->lc, u, false);
+            go_fatal(c);
+        }
+        mc_lc_flight_end(&c->lc, mc_lc_index(&c->lc, f));
         return;
     }
     c->rep->compactions_failed++;
@@ -653,33 +475,32 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     unit_quarantine(c, u);
     /* Its other slices waiting to run are dropped; running ones end when they answer. */
     f->rank = 0;   /* not waiting: ends last, below */
-    end_waiting_of(c, u);
-    flight_end(c, flight_index(c, f));
+    mc_lc_end_waiting_of(&c->lc, u);
+    mc_lc_flight_end(&c->lc, mc_lc_index(&c->lc, f));
 }
 
 /* Takes over RESP (cleared). */
 static void handle_response(coord *c, int rank, mc_response *resp)
 {
-    ssize_t found = flight_find(c, resp->id);
-    if (found < 0 || c->flights[found]->rank != rank) {
+    ssize_t found = mc_lc_find(&c->lc, resp->id);
+    if (found < 0 || c->lc.flights[found]->rank != rank) {
         mc_log(c->ctx, "ignoring a response from rank %d for unknown compaction %llu",
                rank, (unsigned long long)resp->id);
         return;
     }
     size_t idx = (size_t)found;
-    flight *f = c->flights[idx];
+    flight *f = c->lc.flights[idx];
     unit *u = f->u;
     stop_running(c, f);
     mc_report_add(c->rep, rank, &resp->stats, false);   /* the rank's run; totals when applied */
-    if (flight_stale(f)) {
+    if (mc_lc_flight_stale(f)) {
         /* From an attempt that already failed (or a unit applied without it). */
-        remove_outputs(c, &f->sent);
-        flight_end(c, idx);
+        mc_lc_remove_outputs(&c->lc, &f->sent);
+        mc_lc_flight_end(&c->lc, idx);
         return;
     }
     if (c->abandoned || c->fatal || u->doomed) {
-        remove_outputs(c, &f->sent);
-        flight_drop(c, idx);
+        mc_lc_flight_abandon(&c->lc, idx);
         return;
     }
     mc_err e;
@@ -697,15 +518,10 @@ static void handle_response(coord *c, int rank, mc_response *resp)
         handle_failure(c, idx, rank, e.msg);
         return;
     }
-    /* The slice is done: keep its request and response for the unit. */
-    u->parts[f->part] = f->sent;
-    memset(&f->sent, 0, sizeof f->sent);
-    u->resps[f->part] = *resp;
-    memset(resp, 0, sizeof *resp);
-    bool complete = ++u->ndone == u->nparts;
-    flight_end(c, idx);   /* frees U unless COMPLETE (or other flights refer to it) */
+    /* The slice is done: kept for the unit, applied with the last one. */
+    unit *complete = mc_lc_part_done(&c->lc, idx, resp);
     if (complete)
-        unit_apply(c, u);
+        unit_apply(c, complete);
 }
 
 static void handle_farewell(coord *c, int rank)
@@ -715,13 +531,13 @@ static void handle_farewell(coord *c, int rank)
     c->gone[rank] = true;
     c->nlive--;
     size_t n = 0;
-    for (size_t i = c->nflights; i-- > 0;) {
-        flight *f = c->flights[i];
+    for (size_t i = c->lc.nflights; i-- > 0;) {
+        flight *f = c->lc.flights[i];
         if (f->rank != rank)
             continue;
         stop_running(c, f);
-        remove_outputs(c, &f->sent);   /* the worker has stopped writing */
-        if (requeue(c, i)) {
+        mc_lc_remove_outputs(&c->lc, &f->sent);   /* the worker has stopped writing */
+        if (mc_lc_requeue(&c->lc, i, c->stop_picking)) {
             c->rep->compactions_reissued++;
             n++;
         }
@@ -732,9 +548,17 @@ static void handle_farewell(coord *c, int rank)
 static void handle_message(coord *c, const MPI_Status *status, size_t *done_acks)
 {
     if (mc_wire_recv(c->ctx->comm, status, &c->msg, &c->err) != MC_OK) {
+        /* The message may still be waiting: a receive that keeps failing
+         * must not keep rank 0 spinning on it. */
         go_fatal(c);
+        if (++c->recv_failures >= RECV_FAILURES_MAX) {
+            mc_log(c->ctx, "rank 0 cannot receive from rank %d (%u failures in a row); aborting the job; "
+                   "the committed store is unchanged", status->MPI_SOURCE, c->recv_failures);
+            MPI_Abort(c->ctx->comm, MC_EXIT_FAIL);
+        }
         return;
     }
+    c->recv_failures = 0;
     int rank = status->MPI_SOURCE;
     switch (status->MPI_TAG) {
     case MC_TAG_RESPONSE: {
@@ -875,7 +699,7 @@ static int poll_hook(void *ctx)
 {
     coord *c = ctx;
     housekeeping(c);
-    return c->abandoned || c->fatal || flight_stale(c->local) || c->local->u->doomed;
+    return c->abandoned || c->fatal || mc_lc_flight_stale(c->local) || c->local->u->doomed;
 }
 
 static void run_local(coord *c, flight *f)
@@ -942,7 +766,7 @@ static void main_loop(coord *c)
             if (c->fatal)
                 return;
         }
-        if (c->nflights == 0)
+        if (c->lc.nflights == 0)
             return;   /* nothing running or waiting, and nothing to pick */
         MPI_Status status;
         if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status,
@@ -960,6 +784,7 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     coord cs = { .ctx = ctx, .store = store, .m = m, .opts = opts, .rep = report };
     coord *c = &cs;
     mc_err_clear(&c->err);
+    mc_lc_init(&c->lc, &lc_ops, c);
     size_t size = (size_t)ctx->size;
     c->nlive = size;
     c->rotor = 1;
@@ -982,13 +807,14 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
         main_loop(c);
     stop_workers(c);
     /* What is left was abandoned or never sent; every rank has stopped. */
-    for (size_t i = c->nflights; i-- > 0;) {
-        flight *f = c->flights[i];
+    for (size_t i = c->lc.nflights; i-- > 0;) {
+        flight *f = c->lc.flights[i];
         if (f->rank >= 0) {
             stop_running(c, f);
-            remove_outputs(c, &f->sent);
+            mc_lc_flight_abandon(&c->lc, i);   /* a stale one leaves its unit alone */
+        } else {
+            mc_lc_flight_drop(&c->lc, i);
         }
-        flight_drop(c, i);
     }
     if (c->picker) {
         maybe_commit(c, true);
@@ -1009,7 +835,7 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
 
     mc_progress_destroy(&c->progress);
     mc_picker_destroy(&c->picker);
-    free(c->flights);
+    mc_lc_fini(&c->lc);
     free(c->load);
     free(c->gone);
     free(c->deletes);

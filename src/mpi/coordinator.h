@@ -2,7 +2,7 @@
  *
  * Rank 0 also compacts: when it is idle and there is work, it runs a
  * compaction itself (mc_worker_execute), and the compaction's poll hook
- * (every few MiB) services messages, so workers never starve. With one rank
+ * (every few MiB or 0.1 s) services messages, so workers never starve. With one rank
  * it does everything. No threads (HDF5 is not thread-safe here).
  *
  * Protocol (wire.h). For each request:

@@ -2,6 +2,7 @@
 #include "mpiutil.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,7 +78,12 @@ uint64_t mc_bcast_u64_quiet(uint64_t v, int root, MPI_Comm comm)
     }
     MPI_Status status;
     mc_wait_message(comm, root, MC_TAG_QUIET, &status, NULL, -1);
-    MPI_Recv(&v, 1, MPI_UINT64_T, root, MC_TAG_QUIET, comm, MPI_STATUS_IGNORE);
+    if (MPI_Recv(&v, 1, MPI_UINT64_T, root, MC_TAG_QUIET, comm, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+        /* No value and no way to tell ROOT (which goes on): ranks would
+         * disagree and wait for each other forever. */
+        fprintf(stderr, "rank %d: cannot receive a broadcast from rank %d; aborting the job\n", rank, root);
+        MPI_Abort(comm, 1);
+    }
     return v;
 }
 

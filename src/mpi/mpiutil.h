@@ -26,6 +26,8 @@ int mc_bcast_bytes(void **buf, uint64_t *len, int root, MPI_Comm comm);
  * For ranks that may wait long while ROOT works (get, scan, stat, the start
  * of a writing command). */
 #define MC_TAG_QUIET 32001   /* and 32002 (gather) */
+/* A receive that fails aborts the job (with a message): the ranks could not
+ * agree on anything afterwards. */
 uint64_t mc_bcast_u64_quiet(uint64_t v, int root, MPI_Comm comm);
 /* Gathers each rank's LEN bytes at ROOT: there *all (malloc'ed) holds the
  * concatenation in rank order and *lens (malloc'ed, size entries) each

@@ -50,9 +50,29 @@ typedef struct worker {
     bool gone;              /* farewell sent: ignore requests until STOP */
     bool stopped;           /* STOP received */
     mc_buf msg;
-    mc_status failure;      /* a transport error ends the loop */
     mc_err err;
 } worker;
+
+/* The last way out: rank 0 cannot be told (even a farewell failed), so it
+ * would wait for this rank forever. The committed store is unchanged; the
+ * next run removes what this job left and takes over its stale LOCK. */
+static void abort_job(worker *w, const char *what)
+{
+    mc_log_err(w->ctx, &w->err);
+    mc_log(w->ctx, "worker: %s; rank 0 cannot be told: aborting the job", what);
+    MPI_Abort(w->ctx->comm, 1);
+}
+
+/* A failure rank 0 must hear of, and we cannot answer for a request: leave
+ * the job (farewell), so that rank 0 re-issues what this rank holds. */
+static void fail_out(worker *w, const char *what)
+{
+    mc_log_err(w->ctx, &w->err);
+    if (w->gone)
+        abort_job(w, what);   /* already left: nothing more to tell rank 0 */
+    mc_log(w->ctx, "worker: %s; leaving the job", what);
+    w->leaving = true;
+}
 
 static void queue_drop_all(worker *w)
 {
@@ -87,8 +107,15 @@ static void take_message(worker *w, const MPI_Status *status)
     mc_status st = mc_wire_recv(w->ctx->comm, status, &w->msg, &w->err);
     if (st == MC_OK && status->MPI_TAG == MC_TAG_REQUEST)
         st = mc_fault_check("recv_request", MC_FAULT_ANY_SEGNO, "request from rank 0", &w->err);
+    if (st != MC_OK && status->MPI_TAG == MC_TAG_STOP) {
+        /* STOP carries nothing: the probe told us enough. */
+        mc_log_err(w->ctx, &w->err);
+        w->stopped = true;
+        return;
+    }
     if (st != MC_OK) {
-        w->failure = st;
+        /* A request may be lost: we cannot answer it. */
+        fail_out(w, "a message from rank 0 could not be received");
         return;
     }
     if (status->MPI_TAG == MC_TAG_STOP) {
@@ -102,13 +129,8 @@ static void take_message(worker *w, const MPI_Status *status)
     if (st == MC_OK)
         st = queue_push(w, &req);
     mc_request_clear(&req);
-    if (st != MC_OK) {
-        /* Without the request we cannot answer it: leave, so that the
-         * coordinator re-issues what we hold elsewhere. */
-        mc_log_err(w->ctx, &w->err);
-        mc_log(w->ctx, "worker: cannot take a request; leaving the job");
-        w->leaving = true;
-    }
+    if (st != MC_OK)
+        fail_out(w, "cannot take a request");   /* without it we cannot answer it */
 }
 
 /* Receives every message already waiting; with BLOCK, first waits for one
@@ -120,12 +142,13 @@ static void pump(worker *w, bool block)
                                   w->gone ? NULL : &mc_leave_requested, -1.0))
         return;
     int flag = block;
-    while (!w->stopped && w->failure == MC_OK) {
-        if (!flag) {
+    while (!w->stopped && !w->leaving) {   /* leaving: the farewell comes first */
+        /* After a long time away (a slow read), one Iprobe may only drive
+         * the progress engine without matching what has just arrived. */
+        for (int i = 0; !flag && i < 3; i++)
             MPI_Iprobe(0, MPI_ANY_TAG, w->ctx->comm, &flag, &status);
-            if (!flag)
-                return;
-        }
+        if (!flag)
+            return;
         take_message(w, &status);
         flag = 0;
     }
@@ -138,7 +161,7 @@ static int poll_hook(void *ctx)
     pump(w, false);
     if (mc_leave_requested)
         w->leaving = true;
-    return w->stopped || w->leaving || w->failure != MC_OK;
+    return w->stopped || w->leaving;
 }
 
 static void say_farewell(worker *w)
@@ -147,9 +170,40 @@ static void say_farewell(worker *w)
     w->leaving = false;
     w->gone = true;
     mc_log(w->ctx, "worker: leaving the job (farewell sent; outstanding requests abandoned)");
-    mc_status st = mc_wire_send(w->ctx->comm, 0, MC_TAG_FAREWELL, NULL, 0, &w->err);
-    if (st != MC_OK)
-        w->failure = st;
+    if (mc_wire_send(w->ctx->comm, 0, MC_TAG_FAREWELL, NULL, 0, &w->err) != MC_OK)
+        abort_job(w, "the farewell could not be sent");
+}
+
+static mc_status send_response(worker *w, const mc_response *resp)
+{
+    w->msg.n = 0;
+    mc_status st = mc_wire_encode_response(resp, &w->msg, &w->err);
+    if (st == MC_OK)
+        st = mc_fault_check("send_response", MC_FAULT_ANY_SEGNO, "response to rank 0", &w->err);
+    if (st == MC_OK)
+        st = mc_wire_send(w->ctx->comm, 0, MC_TAG_RESPONSE, w->msg.p, w->msg.n, &w->err);
+    return st;
+}
+
+/* Answers REQ with RESP. When that fails (out of memory, a response over
+ * the MPI size limit, a transport error), a short error response for the
+ * same id goes instead (rank 0 then removes whatever the run wrote and
+ * retries; should the first one have arrived after all, the second is
+ * ignored as unknown); when even that fails, the worker leaves the job. */
+static void answer(worker *w, const mc_request *req, const mc_response *resp)
+{
+    if (send_response(w, resp) == MC_OK)
+        return;
+    mc_log_err(w->ctx, &w->err);
+    mc_response short_resp;
+    memset(&short_resp, 0, sizeof short_resp);
+    short_resp.id = req->id;
+    short_resp.status = (int32_t)(w->err.code != MC_OK ? w->err.code : MC_EIO);
+    short_resp.sys_errno = w->err.sys_errno;
+    snprintf(short_resp.msg, sizeof short_resp.msg, "rank %d could not send its response: %.400s",
+             w->ctx->rank, w->err.msg);
+    if (send_response(w, &short_resp) != MC_OK)
+        fail_out(w, "cannot send a response");
 }
 
 static void run_one(worker *w)
@@ -163,20 +217,14 @@ static void run_one(worker *w)
     mc_response resp;
     mc_status st = mc_worker_execute(w->store, &req, &hooks, &resp);
     if (st == MC_ECANCELED && (w->stopped || w->leaving)) {
-        /* Abandoned: no answer; the compaction removed its files. */
+        /* Abandoned: no answer (a farewell or DONE follows); the compaction
+         * removed its files. */
     } else {
         if (st != MC_OK)
             mc_log(w->ctx, "worker: compaction %llu failed: %s",
                    (unsigned long long)req.id, resp.msg);
-        w->msg.n = 0;
-        st = mc_wire_encode_response(&resp, &w->msg, &w->err);
-        if (st == MC_OK)
-            st = mc_fault_check("send_response", MC_FAULT_ANY_SEGNO, "response to rank 0", &w->err);
-        if (st == MC_OK)
-            st = mc_wire_send(w->ctx->comm, 0, MC_TAG_RESPONSE, w->msg.p, w->msg.n, &w->err);
-        if (st != MC_OK)
-            w->failure = st;
-        else if (mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO))
+        answer(w, &req, &resp);
+        if (!w->leaving && mc_fault_hit("worker_leave", MC_FAULT_ANY_SEGNO))
             w->leaving = true;
     }
     mc_response_clear(&resp);
@@ -185,10 +233,12 @@ static void run_one(worker *w)
 
 mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store)
 {
-    worker w = { .ctx = ctx, .store = store, .failure = MC_OK };
+    worker w = { .ctx = ctx, .store = store };
     mc_err_clear(&w.err);
 
-    while (!w.stopped && w.failure == MC_OK) {
+    /* Every way out of this loop is STOP; a failure leaves the job instead
+     * (farewell) or aborts it (abort_job). */
+    while (!w.stopped) {
         if (mc_leave_requested && !w.gone)
             w.leaving = true;
         if (w.leaving) {
@@ -202,16 +252,12 @@ mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store)
         run_one(&w);
         pump(&w, false);
     }
-    if (w.stopped) {
-        mc_status st = mc_wire_send(ctx->comm, 0, MC_TAG_DONE, NULL, 0, &w.err);
-        if (st != MC_OK && w.failure == MC_OK)
-            w.failure = st;
-    }
-    if (w.failure != MC_OK)
-        mc_log_err(ctx, &w.err);
+    mc_status st = mc_wire_send(ctx->comm, 0, MC_TAG_DONE, NULL, 0, &w.err);
+    if (st != MC_OK)
+        abort_job(&w, "DONE could not be sent");
 
     queue_drop_all(&w);
     free(w.queue);
     mc_buf_free(&w.msg);
-    return w.failure;
+    return st;
 }

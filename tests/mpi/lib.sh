@@ -141,3 +141,22 @@ check_seg_dir() {
 snapshot() { fmt snapshot "$1"; }
 
 pass() { echo "PASS: $(basename "$0") np=$NP seed=$MC_SEED"; }
+
+# build_shim: compiles tests/mpi/shim/mpishim.c (an LD_PRELOAD library that
+# slows reads or fails one MPI_Recv on one rank) into $MC_TMP and prints its
+# path; exits 77 (skip) when mpicc is missing.
+build_shim() {
+    command -v mpicc >/dev/null || { echo "SKIP: mpicc not found" >&2; exit 77; }
+    mpicc -shared -fPIC -o "$MC_TMP/mpishim.so" "$MC_SRC/tests/mpi/shim/mpishim.c" -ldl \
+        || fail "cannot build the test shim"
+    echo "$MC_TMP/mpishim.so"
+}
+
+# mc_mpirun_env NP VAR=VALUE... -- ARGS...: like mc_mpirun, with the
+# variables exported to every rank (-x).
+mc_mpirun_env() {
+    local np=$1 xs=(); shift
+    while [[ $1 != -- ]]; do xs+=(-x "$1"); shift; done
+    shift
+    mpirun -n "$np" --oversubscribe --bind-to none "${xs[@]}" "$MC_BIN" "$@" </dev/null
+}
