@@ -56,7 +56,8 @@ static void print_help(FILE *f)
     fprintf(f, "\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  mpicompact %s\n", commands[i].usage);
-    fprintf(f, "\nKeys on the command line: bytes as given, \\xHH for any byte, \\\\ for a backslash.\n"
+    fprintf(f, "\nKeys on the command line: bytes as given, \\xHH for any byte, \\\\ for a backslash;\n"
+               "a key starting with '-' as \\x2d... (as scan prints it) or after \"--\".\n"
                "Exit status: 0 ok, 1 failure (bad data, I/O, lock held), 2 bad arguments,\n"
                "3 compact stopped early with more to do. See docs/USAGE.md.\n");
 }
