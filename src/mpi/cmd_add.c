@@ -389,11 +389,10 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
         goto cleanup;
     }
     if (ctx->rank == 0)
-        mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, plan.nfiles,
-               mc_manifest_generation(s.m));
+        mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, nfiles, mc_manifest_generation(s.m));
     rc = MC_EXIT_OK;
 cleanup:
-    for (int i = 0; metas && i < plan.nfiles; i++)
+    for (int i = 0; metas && i < nfiles; i++)   /* rank 0 only: nfiles == plan.nfiles */
         mc_seg_meta_clear(&metas[i]);
     free(metas);
     free(all);
