@@ -5,7 +5,8 @@
 # slurm_start: starts the cluster under $MC_TMP/slurm (exit 77 when Slurm
 # cannot be installed), exports SLURM_CONF, and stops it on exit. Job output
 # goes to $OUT/NAME-JOBID.out. MC_JOB_TIMEOUT: seconds any one job may take
-# (240); MC_JOB_MINUTES: the time limit of a job (5).
+# (240); MC_JOB_MINUTES: the time limit of a job (5), unless the test sets
+# JOB_MINUTES.
 
 SLURM_DIR=$MC_TMP/slurm
 OUT=$MC_TMP/out
@@ -64,7 +65,7 @@ slurm_start() {
 submit() {
     local script=$1 name=$2 jid
     shift 2
-    jid=$(sbatch --parsable -n "${MC_TASKS:-4}" --time="${MC_JOB_MINUTES:-5}" --output="$OUT/$name-%j.out" "$@" "$script") ||
+    jid=$(sbatch --parsable -n "${MC_TASKS:-4}" --time="${JOB_MINUTES:-${MC_JOB_MINUTES:-5}}" --output="$OUT/$name-%j.out" "$@" "$script") ||
         slurm_fail "sbatch $script failed"
     echo "${jid%%;*}"
 }

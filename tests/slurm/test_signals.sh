@@ -8,6 +8,8 @@
 #   A. USR1 while compact is starting (launcher held before it execs mpirun),
 #      MC_TIME_LIMIT=none: the drain is passed on once compact holds the lock;
 #      compact drains, the job exits 3.
+#   A2. The same, but the launcher loses a USR1 sent while it starts (an
+#      mpirun with no ranks yet): the drain still reaches compact: exit 3.
 #   B. TERM while compact runs (resubmission on): compact drains, the job
 #      exits 3 and does not resubmit itself (a cancel is not a time limit).
 #   C. TERM before compact starts (first `stat` held): compact is not
@@ -19,7 +21,7 @@
 #      (exit 1); removed after `scontrol requeue` (SLURM_RESTART_COUNT=1, the
 #      lock older than this incarnation): exit 0.
 # Stores are checked with verify and digest after each group. MC_CASES
-# (default "A B C D E") runs a subset; MC_JOBS_DIR tests other copies of the
+# (default "A A2 B C D E") runs a subset; MC_JOBS_DIR tests other copies of the
 # scripts (default jobs/ of this tree).
 [[ $(id -u) == 0 ]] || { echo "SKIP: test_signals.sh needs root (private Slurm)"; exit 77; }
 # shellcheck source=tests/mpi/lib.sh
@@ -28,7 +30,7 @@ source "$(dirname "$0")/../mpi/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
 
 JOBS=${MC_JOBS_DIR:-$MC_SRC/jobs}
-CASES=" ${MC_CASES:-A B C D E} "
+CASES=" ${MC_CASES:-A A2 B C D E} "
 BIG=$MC_TMP/store/big       # work left for several drains
 SMALL=$MC_TMP/store/small   # compacted: nothing to do
 HOLD_LAUNCHER="bash $MC_SRC/tests/slurm/hold_launcher.sh mpirun"
@@ -95,6 +97,19 @@ if want A; then
     no_jobs "A (MC_RESUBMIT=0)"
 fi
 
+# --- A2. USR1 while compact is starting, a launcher that would lose it ---------------
+if want A2; then
+    new_hold
+    jid=$(MC_HOLD_DIR=$hold MC_HOLD_AT=compact MC_HOLD_LOSE=1 STORE=$BIG MC_LAUNCHER=$HOLD_LAUNCHER \
+        MC_TIME_LIMIT=none MC_RESUBMIT=0 submit "$JOBS/compact.sbatch" compact)
+    held_then_signal "$jid" "$hold" USR1
+    expect_job "$jid" 3 "A2: USR1 while compact starts, lost if sent then"
+    log=$OUT/compact-$jid.out
+    assert_grep 'draining \(signal\)' "$log" "A2: compact drained on the passed-on USR1"
+    if grep -q 'hold_launcher: USR1 lost' "$log"; then slurm_fail "A2: USR1 sent before compact could take it"; fi
+    no_jobs "A2 (MC_RESUBMIT=0)"
+fi
+
 # --- B. TERM while compact runs: drain, never resubmit -----------------------------
 if want B; then
     jid=$(STORE=$BIG submit "$JOBS/compact.sbatch" compact)
@@ -107,7 +122,7 @@ if want B; then
     assert_grep 'cancelled .*not resubmitting' "$log" "B: no resubmission after a cancel"
     if grep -q 'resubmitted as job' "$log"; then slurm_fail "B: job $jid resubmitted itself after TERM"; fi
     no_jobs "B (TERM: no resubmission)"
-    check_store "$BIG" "$d_big" "A and B"
+    check_store "$BIG" "$d_big" "A, A2 and B"
 fi
 
 # --- C. TERM before compact starts ----------------------------------------------------
