@@ -28,6 +28,11 @@
  * for in-flight work up to a grace of max(10 s, time_limit / 10), then
  * abandon the rest (workers get STOP and cancel), commit, and exit
  * MC_EXIT_MORE when work remains.
+ * Units and flights, and every removal of output files, live in
+ * lifecycle.h: its gate refuses segnos a manifest names or an applied unit
+ * wrote; a stale flight that is dropped never touches its unit.
+ * A receive that keeps failing (20 in a row) makes rank 0 MPI_Abort with a
+ * message rather than spin on it.
  * Fault point "coordinator_crash": rank 0 calls _exit(9) right before a
  * commit (tests only: the restart must find the last committed state). */
 #ifndef MC_COORDINATOR_H

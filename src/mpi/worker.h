@@ -13,7 +13,13 @@
  * writing, the coordinator may delete what the forgotten requests wrote.
  * SIGTERM and SIGUSR1 (Slurm's drain signals, which mpirun forwards to every
  * rank) are caught and ignored on workers: rank 0 drains the job and sends
- * STOP. Waiting never spins a core (mc_wait_message). */
+ * STOP. Waiting never spins a core (mc_wait_message).
+ * Failures never leave rank 0 waiting: a response that cannot be encoded or
+ * sent is replaced by a short error response for the same id; a receive
+ * that fails or a request that cannot be queued makes the worker leave
+ * (farewell); when a farewell or DONE cannot be sent, or a receive fails
+ * after the farewell, the worker calls MPI_Abort with a message. The loop
+ * itself ends only at STOP. */
 #ifndef MC_WORKER_H
 #define MC_WORKER_H
 
@@ -27,8 +33,8 @@
 mc_status mc_worker_execute(const char *store, const mc_request *req,
                             const mc_compact_hooks *hooks, mc_response *resp);
 
-/* The worker loop on a rank >= 1, until STOP from rank 0. Returns MC_OK, or
- * an error for a failed MPI transfer (logged). */
+/* The worker loop on a rank >= 1, until STOP from rank 0 (answered by
+ * DONE). Returns MC_OK (a failure it cannot report aborts the job). */
 mc_status mc_worker_run(const mc_cli_ctx *ctx, const char *store);
 
 #endif
