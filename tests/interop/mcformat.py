@@ -13,6 +13,7 @@ shell tests:
     mcformat.py flip FILE [DATASET]       flip a byte inside DATASET's first chunk
     mcformat.py unescape                  stdin: escaped text, stdout: bytes
     mcformat.py write FILE N SEQ [TAG]    a segment of N puts, keys k000000.., seqs SEQ..SEQ+N-1
+    mcformat.py rewrite SRC DST SHIFT     SRC's keys again, newer: seqs + SHIFT, values tagged
 """
 import hashlib
 import json
@@ -331,6 +332,12 @@ def main(argv):
         tag = argv[5].encode() if len(argv) > 5 else b""
         items = [(b"k%06d" % i, b"v%d-" % i + tag, seq + i, PUT) for i in range(n)]
         write_segment(argv[2], items, segno=1)
+        return 0
+    if cmd == "rewrite":
+        shift = int(argv[4])
+        _attrs, items, _info, _arrays = read_segment(argv[2])
+        items = [(k, v + b"+", seq + shift, kind) for k, v, seq, kind in items]
+        write_segment(argv[3], items, segno=1)
         return 0
     if cmd == "unescape":
         sys.stdout.buffer.write(unescape(sys.stdin.read()))

@@ -24,15 +24,22 @@ new_store() {
     echo "$s"
 }
 
-# banded_store NAME: two gen runs of sequential keys with one seed and no
-# overwrites or deletes (those reach back into earlier segments' ranges):
-# segment j of the second run rewrites exactly the keys of segment j of the
-# first, different j never overlap, so a stuck key band blocks nothing else.
+# banded_store NAME: N level-0 segments of sequential keys (one gen run, no
+# overwrites or deletes), then for each of them a newer copy of exactly its
+# keys (written with h5py, seqs shifted past the run, added): segment j and
+# its copy overlap, different j never do, so a stuck key band blocks nothing
+# else. (A second gen run would write new keys, not the same ones.)
 banded_store() {
-    local s=$MC_TMP/$1 n=$((8 + RANDOM % 8))
+    local s=$MC_TMP/$1 n=$((8 + RANDOM % 8)) j f
     run_ok mc init "$s" --segment-size 4K --fanout 3 --l0-limit 2
     run_ok mc gen "$s" --segments "$n" --items 60 --dist sequential --value-size 0:40 --seed "$MC_SEED"
-    run_ok mc gen "$s" --segments "$n" --items 60 --dist sequential --value-size 8:24 --seed "$MC_SEED"
+    mkdir -p "$MC_TMP/$1.bands"
+    for ((j = 1; j <= n; j++)); do
+        f=$(printf '%s/seg/%02x/%016x.h5' "$s" "$((j % 256))" "$j")
+        "$MC_PY" "$MC_FMT" rewrite "$f" "$MC_TMP/$1.bands/$j.h5" $((n * 60)) ||
+            fail "cannot rewrite segment $j of $s"
+    done
+    run_ok mc add "$s" "$MC_TMP/$1.bands"/*.h5
     echo "$s"
 }
 
