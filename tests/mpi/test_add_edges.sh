@@ -6,7 +6,7 @@
 # with two working directories), what is committed is the file rank 0 copied
 # and the store stays readable. After every refused add: exit 1, a message
 # naming the file, verify clean, digest and files unchanged, the input kept.
-# ranks: 1 2 4
+# ranks: 1 4
 source "$(dirname "$0")/lib.sh"
 
 S=$MC_TMP/store

@@ -2,7 +2,7 @@
 # Keys that start with '-': scan prints them so that the printed form passes
 # back to get and scan --from/--to unchanged (a leading '-' is printed \x2d,
 # never taken for an option), and `--` passes a raw one.
-# ranks: 1 2
+# ranks: 1
 source "$(dirname "$0")/lib.sh"
 
 S=$MC_TMP/store

@@ -5,7 +5,7 @@
 # "Reading while a writer runs"). A round counts only if at least one read
 # overlapped a commit (CURRENT differed before and after it); otherwise it
 # is rerun on a bigger store, so the test does not depend on timing.
-# ranks: 1 2 4
+# ranks: 1 4
 source "$(dirname "$0")/lib.sh"
 
 current_of() { cat "$1/CURRENT"; }
