@@ -395,7 +395,8 @@ class Harness:
         kind = self.finish_kill(p, errf, "add", None, power)
         if kind == "missed":
             self.est_add = 0.8 * self.est_add + 0.2 * (time.time() - t0)
-        self.tally("add", kind, faults, power)
+        self.tally("add", kind, faults, power, errf)
+        errf.close()
         return p.returncode
 
     def add_phase(self, kill):
@@ -452,8 +453,9 @@ class Harness:
         p.wait()
         return kind
 
-    def tally(self, what, kind, faults, power):
-        if kind == "point":
+    def tally(self, what, kind, faults, power, errf):
+        errf.seek(0)
+        if faults and b"] fault " in errf.read():   # fired (also when a power loss followed)
             self.points[faults.split(":")[0]] += 1
         self.kills["%s:%s" % (what, kind)] += 1
         if power and kind != "missed":
@@ -509,7 +511,8 @@ class Harness:
         if kind == "missed":
             self.est_compact = 0.8 * self.est_compact + 0.2 * (time.time() - t0)
         self.note("compact%s killed: %s %s" % (" --full" if full else "", kind, faults))
-        self.tally("compact", kind, faults, power)
+        self.tally("compact", kind, faults, power, errf)
+        errf.close()
 
     # -- the checks --
 
