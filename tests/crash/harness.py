@@ -171,6 +171,11 @@ class Harness:
                          "OMPI_MCA_mpi_yield_when_idle": "1", "OMPI_MCA_ess_singleton_isolated": "1",
                          "OMPI_MCA_rmaps_base_oversubscribe": "1", "HDF5_USE_FILE_LOCKING": "FALSE",
                          "MPICOMPACT_FAULT": ""})
+        # Open MPI's session directories of our own: isolated singletons all
+        # use job family 0, and two of them (ours and another test's) racing
+        # on one /tmp/ompi.HOST.UID/jf.0 fail in MPI_Init.
+        os.mkdir(os.path.join(self.work, "ompi"))
+        self.env["OMPI_MCA_orte_tmpdir_base"] = os.path.join(self.work, "ompi")
         self.cycle = 0
         self.step = ""
 

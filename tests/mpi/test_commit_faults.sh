@@ -9,7 +9,12 @@
 # segments when the fsync of the store directory after the switch failed.
 # ranks: 1
 source "$(dirname "$0")/lib.sh"
-export OMPI_MCA_ess_singleton_isolated=1   # many short singleton runs: no orted each time
+# Many short singleton runs: no orted each time, and session directories of
+# our own (isolated singletons share job family 0: two racing in one
+# directory fail in MPI_Init).
+export OMPI_MCA_ess_singleton_isolated=1
+mkdir "$MC_TMP/ompi"
+export OMPI_MCA_orte_tmpdir_base=$MC_TMP/ompi
 
 base=$MC_TMP/base
 run_ok mc init "$base" --l0-limit 4
