@@ -1,13 +1,18 @@
-/* mpicompact: the public C API of the core library.
+/* mpicompact: the public C API of libmpicompact (the core library).
  *
  * What an application (a simulation code, an ingest tool) needs to write and
- * read mpicompact segment files without MPI: status codes, the item model and
- * the streaming segment writer/reader. The on-disk format is specified in
- * docs/FORMAT.md; these functions are one implementation of it.
+ * read mpicompact segment files and stores without MPI: status codes, the
+ * item model, the streaming segment writer/reader, and the store API (read
+ * a committed store, register finished segment files in it). The on-disk
+ * format is specified in docs/FORMAT.md; these functions are the one
+ * implementation of it that the mpicompact tool itself uses. docs/LIBRARY.md
+ * shows an MPI program that writes a segment per rank and adds them.
  *
  * Conventions: every fallible function returns an mc_status and fills an
- * mc_err with a message naming the file and the problem; results come back
- * through out-parameters. Nothing here prints, exits or aborts. */
+ * mc_err (ERR may be NULL) with a message naming the file and the problem;
+ * results come back through out-parameters. Nothing here prints, exits or
+ * aborts, and the library keeps no global state: separate handles may be
+ * used from separate threads (HDF5 itself must then be thread-safe). */
 #ifndef MPICOMPACT_H
 #define MPICOMPACT_H
 
@@ -18,6 +23,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library's version; mc_version() returns it as "MAJOR.MINOR.PATCH". */
+#define MC_VERSION_MAJOR 0
+#define MC_VERSION_MINOR 1
+#define MC_VERSION_PATCH 0
+const char *mc_version(void);
 
 /* Status codes: one list gives the enum and mc_strerror(). */
 #define MC_STATUS_MAP(X)                                          \
@@ -43,6 +54,8 @@ typedef enum {
 #undef MC_STATUS_ENUM
 } mc_status;
 
+/* A static description of STATUS ("corrupt data"); "unknown status" for a
+ * value outside the list. */
 const char *mc_strerror(mc_status status);
 
 /* Error detail: the code, the errno seen (0 if none) and a message that
@@ -139,6 +152,61 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err);
 /* `add`'s extra rule for a validated file: MC_ECORRUPT naming PATH when its
  * max_seq (META) is above MC_ADD_SEQ_MAX. */
 mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_err *err);
+
+/* ---- The store API ----------------------------------------------------
+ *
+ * A store is the directory `mpicompact init` creates (docs/FORMAT.md).
+ * Reading needs no lock and no MPI: mc_store_open() takes a read-only view
+ * of the committed generation (CURRENT) and keeps reading that generation
+ * while a `compact` or `add` job commits newer ones.
+ *
+ * How the view holds its generation: mc_store_open() opens every segment file
+ * the generation lists and keeps the descriptors until mc_store_close();
+ * reads go through those descriptors (on Linux via /proc/self/fd), so a
+ * compaction that commits and unlinks the files does not take them away:
+ * the data stays on disk until the view closes it. One file descriptor per
+ * segment is held (raise `ulimit -n` for stores of many thousands of
+ * segments; mc_store_open() fails with MC_EIO naming the file otherwise). On a
+ * filesystem where an unlinked open file does not stay readable (NFS
+ * across clients) or where /proc/self/fd is missing, reads go by path and a
+ * segment removed by a later commit fails with an error naming it: close the
+ * store and open it again to read the newer generation. */
+
+/* A read-only view of one committed generation. */
+typedef struct mc_store mc_store;
+
+/* Opens the store at PATH (its directory). A commit racing the open is
+ * retried on the new generation. MC_ENOENT when PATH is not a store. */
+mc_status mc_store_open(const char *path, mc_store **out, mc_err *err);
+/* Closes *S and sets it to NULL; accepts NULL and a NULL *S. Open
+ * iterators must be closed first. */
+void mc_store_close(mc_store **s);
+/* The live version of KEY: *found false when absent or deleted. Item pointers stay valid until the next call on S. */
+mc_status mc_store_get(mc_store *s, const uint8_t *key, size_t key_len, mc_item *item, bool *found, mc_err *err);
+
+/* An iterator over a store view; any number may be open at once on one
+ * store, each with its own position (they share only the descriptors). */
+typedef struct mc_store_iter mc_store_iter;
+/* Live items with LO <= key <= HI in key order (NULL bound: unbounded); deletes and older versions hidden. */
+mc_status mc_store_iter_open(mc_store *s, const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len, mc_store_iter **out, mc_err *err);
+/* The next item, or *eof at the end. The item's pointers stay valid until
+ * the next call on IT. */
+mc_status mc_store_iter_next(mc_store_iter *it, mc_item *item, bool *eof, mc_err *err);
+/* Closes *IT and sets it to NULL; accepts NULL and a NULL *IT. */
+void mc_store_iter_close(mc_store_iter **it);  /* accepts NULL */
+
+/* Registers finished segment files as level-0 segments, like `mpicompact add` (takes the store lock, validates, copies, commits once). */
+enum { MC_ADD_ASSIGN_SEQ = 1 };
+/* mc_store_add(): FILES[0..NFILES) are copied into the store (the inputs
+ * are left as they are), validated (docs/FORMAT.md), and committed as one
+ * new generation; on any failure nothing is added and the message names the
+ * file and the problem. MC_ELOCKED while another job (compact, add, gen)
+ * holds the store. FLAGS: 0 keeps every item's seq as written (seqs at most
+ * MC_ADD_SEQ_MAX); MC_ADD_ASSIGN_SEQ gives every item of each file one new
+ * seq above every seq in the store, in the order the files are given (the
+ * way RocksDB ingestion assigns a global sequence number), so that the
+ * files added last win. Any other flag bit: MC_EINVAL. */
+mc_status mc_store_add(const char *path, const char *const *files, size_t nfiles, unsigned flags, mc_err *err);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,6 @@ fi
 
 [[ ${1:-} == --deps ]] && exit 0
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMC_WERROR=ON
 cmake --build build -j"$(nproc)"
 echo "setup: built build/mpicompact" >&2

@@ -43,7 +43,7 @@ t_ctest=$((SECONDS - t0))
 
 phase "sanitizer build (build-asan/, -DMC_SANITIZE=ON)"
 t0=$SECONDS
-if cmake -S . -B build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
    cmake --build build-asan -j"$(nproc)"; then
     phase "ctest under ASan/UBSan: unit tests"
     (cd build-asan && ctest --no-tests=error --output-on-failure -j"$JOBS" -L unit) 2>&1 | tee "$ctest_log"

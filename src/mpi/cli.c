@@ -9,10 +9,6 @@
 #include "log.h"
 #include "mpiutil.h"
 
-#ifndef MC_VERSION
-#define MC_VERSION "0.1.0"
-#endif
-
 typedef struct command {
     const char *name;
     mc_cmd_fn fn;
@@ -111,7 +107,7 @@ int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
         }
     } else if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         if (ctx.rank == 0)
-            fprintf(out, "mpicompact %s\n", MC_VERSION);
+            fprintf(out, "mpicompact %s\n", mc_version());
         rc = MC_EXIT_OK;
     } else {
         size_t i = 0;
