@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,28 +15,76 @@
 #include "h5util.h"
 #include "store.h"
 
-mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err)
+/* Opens PATH read-write for rewriting WHAT; *fapl must be closed after. */
+static mc_status open_rw(const char *path, const char *what, hid_t *fapl, hid_t *file, mc_err *err)
 {
     mc_h5_init();
-    mc_status st = MC_OK;
-    hid_t file = H5I_INVALID_HID;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0 || H5Pset_fapl_sec2(fapl) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
-        goto cleanup;
+    char msg[160];
+    *fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (*fapl < 0 || H5Pset_fapl_sec2(*fapl) < 0 || H5Pset_file_locking(*fapl, 0, 1) < 0 ||
+        H5Pset_fclose_degree(*fapl, H5F_CLOSE_STRONG) < 0)
+        return mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
+    *file = H5Fopen(path, H5F_ACC_RDWR, *fapl);
+    snprintf(msg, sizeof msg, "cannot open for rewriting the %s", what);
+    return *file < 0 ? mc_h5_fail(err, MC_EIO, path, msg) : MC_OK;
+}
+
+mc_status mc_seg_relabel(const char *path, uint64_t segno, mc_err *err)
+{
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    mc_status st = open_rw(path, "segno attribute", &fapl, &file, err);
+    if (st == MC_OK)
+        st = mc_h5_attr_write_u64(file, path, "segno", segno, err);
+    if (st == MC_OK) {
+        st = mc_h5_close_sync_at(file, path, "seg_fsync", segno, err);
+        file = H5I_INVALID_HID;
     }
-    file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    if (file < 0) {
-        st = mc_h5_fail(err, MC_EIO, path, "cannot open for rewriting the segno attribute");
-        goto cleanup;
-    }
-    st = mc_h5_attr_write_u64(file, path, "segno", segno, err);
+    mc_h5_close(&file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return st;
+}
+
+/* Items per chunk of a rewritten seqs dataset (1 MiB). */
+#define ASSIGN_CHUNK ((uint64_t)1 << 17)
+
+mc_status mc_seg_assign_seq(const char *path, uint64_t seq, mc_err *err)
+{
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    uint64_t nitems = 0, *buf = NULL;
+    mc_status st = open_rw(path, "seqs", &fapl, &file, err);
+    if (st == MC_OK)
+        st = mc_h5_attr_read_u64(file, path, "nitems", &nitems, err);
     if (st != MC_OK)
         goto cleanup;
-    st = mc_h5_close_sync_at(file, path, "seg_fsync", segno, err);
-    file = H5I_INVALID_HID;
+    uint64_t chunk = nitems < ASSIGN_CHUNK ? (nitems ? nitems : 1) : ASSIGN_CHUNK;
+    if (!(buf = malloc(chunk * sizeof *buf))) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", path);
+        goto cleanup;
+    }
+    for (uint64_t i = 0; i < chunk; i++)
+        buf[i] = seq;
+    /* The old dataset may be of another unsigned type (h5py writers): a new
+     * one replaces it (its space is not reclaimed: 8 bytes per item). */
+    if (H5Ldelete(file, "seqs", H5P_DEFAULT) < 0) {
+        st = mc_h5_fail(err, MC_EIO, path, "cannot remove the seqs dataset");
+        goto cleanup;
+    }
+    st = mc_h5_dset_create_direct(file, path, "seqs", MC_H5_U64, chunk, &dset, err);
+    for (uint64_t done = 0; st == MC_OK && done < nitems; done += chunk)
+        st = mc_h5_dset_append(dset, path, "seqs", MC_H5_U64, buf, nitems - done < chunk ? nitems - done : chunk, err);
+    mc_h5_dset_close(&dset);
+    if (st == MC_OK)
+        st = mc_h5_attr_write_u64(file, path, "min_seq", seq, err);
+    if (st == MC_OK)
+        st = mc_h5_attr_write_u64(file, path, "max_seq", seq, err);
+    if (st == MC_OK) {
+        st = mc_h5_close_sync(file, path, err);
+        file = H5I_INVALID_HID;
+    }
 cleanup:
+    free(buf);
+    mc_h5_dset_close(&dset);
     mc_h5_close(&file);
     if (fapl >= 0)
         H5Pclose(fapl);

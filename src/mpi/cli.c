@@ -23,7 +23,7 @@ static const command commands[] = {
      "gen STORE --segments N --items N [--key-size MIN[:MAX]] [--value-size MIN[:MAX]] "
      "[--dist uniform|zipf|sequential] [--overwrite F] [--delete F] [--seed S]",
      "write synthetic level-0 segments in parallel"},
-    {"add", mc_cmd_add, "add STORE FILE...", "validate segment files and register them in level 0"},
+    {"add", mc_cmd_add, "add STORE FILE... [--assign-seq]", "validate segment files and register them in level 0"},
     {"compact", mc_cmd_compact,
      "compact STORE [--full] [--time-limit SECONDS] [--inflight N] [--retries N] [--strict] [--single] "
      "[--progress auto|bar|log|none] [--report FILE]",

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "add.h"
 #include "add_input.h"
 #include "cli.h"
 #include "cmdline.h"
@@ -49,28 +50,15 @@ static void plan_free(add_plan *p)
 /* The copy of file I: STORE/seg/../S.h5.tmp until it is installed. */
 static void copy_path(const add_plan *p, int i, char *out)
 {
-    mc_store_seg_path(p->store, p->first + (uint64_t)i, out);
-    strcat(out, ".tmp");
+    mc_add_copy_path(p->store, p->first + (uint64_t)i, out);
 }
 
-/* Logs MSG with every mention of the copy COPY replaced by NAME: the user
+/* Logs ERR's message naming NAME where it named the copy COPY: the user
  * knows the file by the name given. */
-static void log_rejected(const mc_cli_ctx *ctx, const char *msg, const char *copy, const char *name)
+static void log_rejected(const mc_cli_ctx *ctx, mc_err *err, const char *copy, const char *name)
 {
-    char out[4096];
-    size_t n = 0, clen = strlen(copy);
-    const char *at;
-    out[0] = '\0';
-    while (clen && (at = strstr(msg, copy)) != NULL && n < sizeof out) {
-        n += (size_t)snprintf(out + n, sizeof out - n, "%.*s%s", (int)(at - msg), msg, name);
-        msg = at + clen;
-    }
-    if (n < sizeof out)
-        snprintf(out + n, sizeof out - n, "%s", msg);
-    if (strstr(out, name))
-        mc_log(ctx, "add: rejected: %s", out);
-    else
-        mc_log(ctx, "add: rejected: %s: %s", name, out);
+    mc_add_name_input(err, copy, name);
+    mc_log(ctx, "add: rejected: %s", err->msg);
 }
 
 /* Rank 0, before the session (whose orphan sweep must not meet an input):
@@ -122,7 +110,7 @@ static bool copy_in(const mc_cli_ctx *ctx, const char *store, mc_manifest *m, ch
         mc_err_clear(&ferr);
         uint8_t copied = mc_seg_copy_raw(resolved[i], tmp, p->first + (uint64_t)i, &ferr) == MC_OK;
         if (!copied)
-            log_rejected(ctx, ferr.msg, resolved[i], files[i]);
+            log_rejected(ctx, &ferr, resolved[i], files[i]);
         if (mc_buf_append(&p->wire, &copied, 1, &err) != MC_OK || put_str(&p->wire, files[i], &err) != MC_OK)
             goto fail;
     }
@@ -178,10 +166,13 @@ static bool plan_decode(add_plan *p)
     return q == end;
 }
 /* This rank's share of the copies (i = rank, rank + size, ...): each valid
- * one appended to OUT as (index, descriptor); each bad one logged with its
- * reason, under the name the user gave. Returns the number of bad files
- * (rank 0 also counts those it could not copy). */
-static uint64_t validate_share(const mc_cli_ctx *ctx, const add_plan *p, mc_buf *out)
+ * one appended to OUT as (index, descriptor), and (without
+ * MC_ADD_ASSIGN_SEQ) its items already shadowed by newer versions in the
+ * store counted into *SHADOWED; each bad one logged with its reason, under
+ * the name the user gave. Returns the number of bad files (rank 0 also
+ * counts those it could not copy). */
+static uint64_t validate_share(const mc_cli_ctx *ctx, const mc_manifest *m, const add_plan *p, unsigned flags,
+                               mc_buf *out, uint64_t *shadowed)
 {
     uint64_t bad = 0;
     for (int i = 0; i < p->nfiles; i++)
@@ -194,18 +185,19 @@ static uint64_t validate_share(const mc_cli_ctx *ctx, const add_plan *p, mc_buf 
         mc_seg_meta meta = {0};
         mc_err err;
         mc_err_clear(&err);
-        mc_status st = mc_seg_validate(tmp, &meta, &err);
-        if (st == MC_OK)
-            st = mc_seg_check_add_seqs(tmp, &meta, &err);
+        uint64_t n = 0;
+        mc_status st = mc_add_validate(tmp, flags, &meta, &err);
+        if (st == MC_OK && !(flags & MC_ADD_ASSIGN_SEQ))
+            st = mc_add_count_shadowed(p->store, m, tmp, &meta, &n, &err);
+        *shadowed += n;
         if (st == MC_OK) {
-            meta.level = 0;
             st = mc_buf_append_u64(out, (uint64_t)i, &err);
             if (st == MC_OK)
                 st = mc_seg_meta_encode(out, &meta, &err);
         }
         mc_seg_meta_clear(&meta);
         if (st != MC_OK) {
-            log_rejected(ctx, err.msg, tmp, p->names[i]);
+            log_rejected(ctx, &err, tmp, p->names[i]);
             bad++;
         }
     }
@@ -240,50 +232,28 @@ bad:
     return false;
 }
 
-/* Rank 0: the installed file I is the validated copy, relabelled: its
- * attributes still agree with the descriptor. */
-static mc_status check_installed(const char *path, const mc_seg_meta *meta, mc_err *err)
-{
-    mc_seg_reader *r = NULL;
-    mc_status st = mc_seg_reader_open(path, &r, err);
-    if (st == MC_OK)
-        st = mc_seg_reader_check_meta(r, path, meta, err);
-    mc_seg_reader_close(&r);
-    return st;
-}
-
-/* Rank 0: gives every validated copy its segno, renames it into place and
- * adds it to the manifest. */
-static bool install_all(const mc_cli_ctx *ctx, mc_manifest *m, const add_plan *p, mc_seg_meta *metas)
+/* Rank 0: gives every validated copy its segno (and, under
+ * MC_ADD_ASSIGN_SEQ, its new seq), renames it into place and adds it to the
+ * manifest (add.h). */
+static bool install_all(const mc_cli_ctx *ctx, mc_manifest *m, const add_plan *p, unsigned flags,
+                        mc_seg_meta *metas)
 {
     mc_err err;
     mc_err_clear(&err);
     mc_status st = MC_OK;
-    uint64_t next_seq = mc_manifest_next_seq(m);
     for (int i = 0; i < p->nfiles && st == MC_OK; i++) {
-        char path[MC_PATH_MAX], tmp[MC_PATH_MAX + 8];
         uint64_t segno = p->first + (uint64_t)i;
-        mc_store_seg_path(p->store, segno, path);
-        copy_path(p, i, tmp);
-        metas[i].segno = segno;
-        metas[i].level = 0;
-        st = mc_seg_install(tmp, path, segno, &err);
-        if (st == MC_OK)
-            st = check_installed(path, &metas[i], &err);
-        if (st == MC_OK)
-            st = mc_manifest_add(m, &metas[i], &err);
-        if (st == MC_OK) {
+        st = mc_add_install(p->store, m, segno, flags, &metas[i], &err);
+        if (st == MC_OK && (flags & MC_ADD_ASSIGN_SEQ))
+            mc_log(ctx, "add: %s -> segment %" PRIu64 " (%" PRIu64 " items, seq %" PRIu64 ")", p->names[i], segno,
+                   metas[i].nitems, metas[i].max_seq);
+        else if (st == MC_OK)
             mc_log(ctx, "add: %s -> segment %" PRIu64 " (%" PRIu64 " items)", p->names[i], segno, metas[i].nitems);
-            if (metas[i].max_seq >= next_seq)   /* <= MC_ADD_SEQ_MAX: no wrap */
-                next_seq = metas[i].max_seq + 1;   /* later gens write newer seqs */
-        }
     }
     if (st != MC_OK) {
         mc_log_err(ctx, &err);
         return false;
     }
-    if (next_seq > mc_manifest_next_seq(m))
-        mc_manifest_set_next_seq(m, next_seq);
     return true;
 }
 
@@ -320,12 +290,16 @@ static int share_plan(const mc_cli_ctx *ctx, const char *store, mc_session *s, c
     return mc_alltrue(ok, ctx->comm) ? MC_EXIT_OK : MC_EXIT_FAIL;
 }
 
+enum { O_ASSIGN_SEQ };
+static const mc_opt_spec add_specs[] = {[O_ASSIGN_SEQ] = {"assign-seq", false}, {NULL, false}};
+
 int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
 {
     mc_cmdline cl;
-    int rc = mc_cmdline_parse(ctx, argc, argv, NULL, 2, -1, &cl);
+    int rc = mc_cmdline_parse(ctx, argc, argv, add_specs, 2, -1, &cl);
     if (rc != MC_EXIT_OK)
         return rc;
+    unsigned flags = cl.value[O_ASSIGN_SEQ] ? MC_ADD_ASSIGN_SEQ : 0;
     const char *store = cl.pos[0];
     char **files = cl.pos + 1;
     int nfiles = cl.npos - 1;
@@ -353,8 +327,10 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     }
     first = plan.first;
     ncopied = (uint64_t)plan.nfiles;   /* every segno from FIRST may have a file now */
-    uint64_t bad = validate_share(ctx, &plan, &mine), total_bad = 0;
+    uint64_t shadowed = 0, total_shadowed = 0;
+    uint64_t bad = validate_share(ctx, s.m, &plan, flags, &mine, &shadowed), total_bad = 0;
     MPI_Allreduce(&bad, &total_bad, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(&shadowed, &total_shadowed, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
     if (total_bad) {
         remove_copies(ctx, &plan);
         if (ctx->rank == 0)
@@ -370,7 +346,7 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
         metas = calloc((size_t)plan.nfiles, sizeof *metas);
         ok = metas && collect(ctx, all, total, plan.nfiles, metas);
         if (ok)
-            ok = install_all(ctx, s.m, &plan, metas);
+            ok = install_all(ctx, s.m, &plan, flags, metas);
     }
     ok = mc_bcast_u64_quiet(ok, 0, ctx->comm) != 0;
     if (ok)
@@ -388,8 +364,12 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
             mc_log(ctx, "add: %s: failed; nothing was added", store);
         goto cleanup;
     }
-    if (ctx->rank == 0)
+    if (ctx->rank == 0) {
         mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, nfiles, mc_manifest_generation(s.m));
+        if (!flags)
+            mc_log(ctx, "add: %" PRIu64 " added item(s) shadowed by newer versions already in the store%s", total_shadowed,
+                   total_shadowed ? " (their seqs are older: they stay invisible; --assign-seq makes added files win)" : "");
+    }
     rc = MC_EXIT_OK;
 cleanup:
     for (int i = 0; metas && i < nfiles; i++)   /* rank 0 only: nfiles == plan.nfiles */
