@@ -160,17 +160,19 @@ mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_er
  * of the committed generation (CURRENT) and keeps reading that generation
  * while a `compact` or `add` job commits newer ones.
  *
- * How the view holds its generation: mc_store_open() opens every segment file
- * the generation lists and keeps the descriptors until mc_store_close();
- * reads go through those descriptors (on Linux via /proc/self/fd), so a
- * compaction that commits and unlinks the files does not take them away:
- * the data stays on disk until the view closes it. One file descriptor per
- * segment is held (raise `ulimit -n` for stores of many thousands of
- * segments; mc_store_open() fails with MC_EIO naming the file otherwise). On a
- * filesystem where an unlinked open file does not stay readable (NFS
- * across clients) or where /proc/self/fd is missing, reads go by path and a
- * segment removed by a later commit fails with an error naming it: close the
- * store and open it again to read the newer generation. */
+ * How the view holds its generation: mc_store_open() opens every segment
+ * file the generation lists (read-only HDF5 handles, a few KB each) and keeps
+ * them open until mc_store_close(); gets and iterators read through those
+ * handles, never by path, so a compaction that commits and unlinks the
+ * files does not take them away (POSIX keeps an unlinked open file's data
+ * until it is closed; a store's disk space is therefore freed only when
+ * the view closes). One file descriptor per segment is held: raise
+ * `ulimit -n` for stores of many thousands of segments (mc_store_open()
+ * fails naming the file otherwise). On a filesystem where an unlinked open
+ * file does not stay readable (NFS across clients: the data is gone once
+ * another client removes it) reads of a removed segment fail with an error
+ * naming it: close the store and open it again to read the newer
+ * generation. */
 
 /* A read-only view of one committed generation. */
 typedef struct mc_store mc_store;

@@ -136,6 +136,16 @@ cleanup:
     return st;
 }
 
+mc_status mc_h5_reopen(hid_t file, const char *path, hid_t *out, mc_err *err)
+{
+    *out = H5Freopen(file);
+    if (*out < 0) {
+        *out = H5I_INVALID_HID;
+        return mc_h5_fail(err, MC_EIO, path, "cannot open the file again");
+    }
+    return MC_OK;
+}
+
 /* HDF5 writes its cached metadata at close into space it allocated below
  * the end of the file. A write failing there leaves the library broken (a
  * failed H5Fclose cannot be retried and crashes the process at exit), so

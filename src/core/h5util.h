@@ -26,6 +26,9 @@ mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *
  * (HDF5 1.10 format). */
 mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
 mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
+/* A new handle on the open file FILE (H5Freopen): it needs no path, so it
+ * works after the file was unlinked (segment_pin.h). PATH names it in errors. */
+mc_status mc_h5_reopen(hid_t file, const char *path, hid_t *out, mc_err *err);
 /* Closes and fsyncs the file. Always closes. It first reserves the space
  * HDF5 needs to write its metadata (fallocate), because a failing H5Fclose
  * leaves HDF5 broken; if even that fails (a full disk: MC_ENOSPC) the file
@@ -92,6 +95,10 @@ typedef struct mc_seg_dset_def {
     mc_h5_type type;
 } mc_seg_dset_def;
 extern const mc_seg_dset_def mc_seg_dsets[MC_SEG_NDSETS];
+
+/* mc_seg_reader_open() on a file already open as OPEN_FILE (reopened, see
+ * mc_h5_reopen()), or by PATH when OPEN_FILE is H5I_INVALID_HID. */
+mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_reader **out, mc_err *err);
 
 /* The per-item rules of docs/FORMAT.md (key 1..MC_KEY_MAX bytes, value at
  * most MC_VALUE_MAX, kind put/delete, a delete's value empty, keys strictly

@@ -95,6 +95,11 @@ static mc_status open_dsets(mc_seg_reader *r, mc_err *err)
 
 mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err)
 {
+    return mc_seg_reader_open_from(path, H5I_INVALID_HID, out, err);
+}
+
+mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_reader **out, mc_err *err)
+{
     mc_status st = MC_OK;
     *out = NULL;
     mc_seg_reader *r = calloc(1, sizeof *r);
@@ -112,7 +117,8 @@ mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err)
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory opening a segment", path);
         goto cleanup;
     }
-    if ((st = mc_h5_open_ro(path, &r->file, err)) != MC_OK || (st = check_format(r, err)) != MC_OK ||
+    st = open_file >= 0 ? mc_h5_reopen(open_file, path, &r->file, err) : mc_h5_open_ro(path, &r->file, err);
+    if (st != MC_OK || (st = check_format(r, err)) != MC_OK ||
         (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
         goto cleanup;
     *out = r;

@@ -2,7 +2,6 @@
 #include "segset.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "err.h"
@@ -47,8 +46,8 @@ static size_t count_set(const mc_manifest *m, const uint8_t *lo, size_t lo_len, 
 }
 
 mc_status mc_segset_open(const char *store, const mc_manifest *m, const uint8_t *lo, size_t lo_len,
-                         const uint8_t *hi, size_t hi_len, uint64_t min_seq, mc_segset_path_fn path_fn,
-                         void *path_ctx, mc_segset **out, mc_err *err)
+                         const uint8_t *hi, size_t hi_len, uint64_t min_seq, mc_segset_open_fn open_fn,
+                         void *open_ctx, mc_segset **out, mc_err *err)
 {
     *out = NULL;
     mc_status st = MC_OK;
@@ -66,17 +65,16 @@ mc_status mc_segset_open(const char *store, const mc_manifest *m, const uint8_t 
     }
     count_set(m, lo, lo_len, hi, hi_len, min_seq, metas);
     for (size_t i = 0; i < n && st == MC_OK; i++) {
-        char path[MC_PATH_MAX], name[MC_PATH_MAX];
-        mc_store_seg_path(store, metas[i]->segno, name);
-        if (path_fn)
-            path_fn(path_ctx, metas[i], path);
-        else
-            snprintf(path, sizeof path, "%s", name);
-        st = mc_seg_reader_open(path, &s->readers[i], err);
+        char path[MC_PATH_MAX];
+        mc_store_seg_path(store, metas[i]->segno, path);
+        st = open_fn ? open_fn(open_ctx, metas[i], path, &s->readers[i], err)
+                     : mc_seg_reader_open(path, &s->readers[i], err);
         if (st == MC_OK)
-            st = mc_seg_reader_check_meta(s->readers[i], name, metas[i], err);
-        if (st != MC_OK)
+            st = mc_seg_reader_check_meta(s->readers[i], path, metas[i], err);
+        if (st != MC_OK) {
+            mc_seg_reader_close(&s->readers[i]);
             break;
+        }
         s->n++;
         s->ranges[i] = (mc_range_source){
             .reader = s->readers[i], .lo = lo, .lo_len = lo_len, .hi = hi, .hi_len = hi_len};

@@ -1,29 +1,24 @@
 /* store_view: the read half of the store API (mc_store_*, include/mpicompact.h).
  *
- * mc_store_open() loads the committed manifest and opens a descriptor on
- * every segment it lists; while they are held, a commit that unlinks the
- * files does not take them away. Reads open HDF5 readers on
- * /proc/self/fd/N (the same open file, even once unlinked) when that
- * directory exists, else on the path. Each get and each iterator opens its
- * own readers (segset.h) over the segments that may hold its keys, so
- * iterators and gets never share a position. Errors name the segment's path
- * in the store, not the descriptor's. */
+ * mc_store_open() loads the committed manifest and pins every segment it
+ * lists (segment_pin.h: the HDF5 file held open); a commit that unlinks
+ * the files does not take them away. Each get and each iterator opens its
+ * own readers on the pins (segset.h) over the segments that may hold its
+ * keys, so iterators and gets never share a position. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "manifest_io.h"
+#include "segment_pin.h"
 #include "segset.h"
 #include "store.h"
 #include "view.h"
 
 typedef struct pinned {
     uint64_t segno;
-    int fd;
+    mc_seg_pin *pin;
 } pinned;
 
 struct mc_store {
@@ -31,9 +26,7 @@ struct mc_store {
     mc_manifest *m;
     pinned *pins;          /* sorted by segno */
     size_t npins;
-    bool proc_fd;          /* open through /proc/self/fd/N */
-    mc_item found;         /* mc_store_get()'s result, copied */
-    uint8_t *buf;          /* its key and value bytes */
+    uint8_t *buf;          /* mc_store_get()'s result: its key and value bytes */
     size_t buf_cap;
 };
 
@@ -47,31 +40,30 @@ struct mc_store_iter {
 static void unpin_all(mc_store *s)
 {
     for (size_t i = 0; i < s->npins; i++)
-        close(s->pins[i].fd);
+        mc_seg_pin_close(&s->pins[i].pin);
     free(s->pins);
     s->pins = NULL;
     s->npins = 0;
 }
 
-/* Opens a descriptor on every segment of s->m. */
+/* Pins every segment of s->m. */
 static mc_status pin_all(mc_store *s, mc_err *err)
 {
     size_t n = mc_manifest_count(s->m);
     s->pins = calloc(n + 1, sizeof *s->pins);
     if (!s->pins)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", s->path);
-    /* Levels in order, then sorted by segno for lookups. */
     for (unsigned l = 0; l < mc_manifest_params(s->m)->levels; l++) {
         for (size_t i = 0; i < mc_manifest_level_count(s->m, l); i++) {
             const mc_seg_meta *meta = mc_manifest_level_at(s->m, l, i);
             char path[MC_PATH_MAX];
             mc_store_seg_path(s->path, meta->segno, path);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) {
-                int e = errno;
-                return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
-            }
-            s->pins[s->npins++] = (pinned){.segno = meta->segno, .fd = fd};
+            pinned *p = &s->pins[s->npins];
+            p->segno = meta->segno;
+            mc_status st = mc_seg_pin_open(path, &p->pin, err);
+            if (st != MC_OK)
+                return st;
+            s->npins++;
         }
     }
     return MC_OK;
@@ -83,40 +75,16 @@ static int cmp_pin(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* segset's path function: the pinned descriptor of META's file. */
-static void pinned_path(void *ctx, const mc_seg_meta *meta, char *out)
+/* segset's open function: a reader on META's pin. */
+static mc_status open_pinned(void *ctx, const mc_seg_meta *meta, const char *path, mc_seg_reader **out, mc_err *err)
 {
     mc_store *s = ctx;
-    pinned key = {.segno = meta->segno}, *p = NULL;
-    if (s->proc_fd)
-        p = bsearch(&key, s->pins, s->npins, sizeof *s->pins, cmp_pin);
-    if (p)
-        snprintf(out, MC_PATH_MAX, "/proc/self/fd/%d", p->fd);
-    else
-        mc_store_seg_path(s->path, meta->segno, out);
-}
-
-/* An error from a reader opened on /proc/self/fd/N names the segment's
- * path instead. */
-static mc_status name_segment(mc_store *s, mc_status st, mc_err *err)
-{
-    const char *at = err ? strstr(err->msg, "/proc/self/fd/") : NULL;
-    if (st == MC_OK || !at)
-        return st;
-    int fd = atoi(at + strlen("/proc/self/fd/"));
-    for (size_t i = 0; i < s->npins; i++) {
-        if (s->pins[i].fd != fd)
-            continue;
-        char path[MC_PATH_MAX], msg[sizeof err->msg + MC_PATH_MAX];
-        mc_store_seg_path(s->path, s->pins[i].segno, path);
-        const char *rest = at + strlen("/proc/self/fd/") + strspn(at + strlen("/proc/self/fd/"), "0123456789");
-        snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - err->msg), err->msg, path, rest);
-        size_t len = strlen(msg) < sizeof err->msg ? strlen(msg) : sizeof err->msg - 1;
-        memcpy(err->msg, msg, len);
-        err->msg[len] = '\0';
-        break;
-    }
-    return st;
+    pinned key = {.segno = meta->segno};
+    const pinned *p = bsearch(&key, s->pins, s->npins, sizeof *s->pins, cmp_pin);
+    if (!p)   /* cannot happen: every segment of s->m is pinned */
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: segment %llu is not held open", path,
+                          (unsigned long long)meta->segno);
+    return mc_seg_pin_reader(p->pin, out, err);
 }
 
 mc_status mc_store_open(const char *path, mc_store **out, mc_err *err)
@@ -130,7 +98,6 @@ mc_status mc_store_open(const char *path, mc_store **out, mc_err *err)
         free(s);
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", path);
     }
-    s->proc_fd = access("/proc/self/fd", X_OK) == 0;
     mc_status st = MC_OK;
     /* A commit between loading the manifest and opening its files may have
      * removed some: start over on the new generation (view.h). */
@@ -203,7 +170,7 @@ mc_status mc_store_get(mc_store *s, const uint8_t *key, size_t key_len, mc_item 
     if (st != MC_OK)
         return st;
     mc_segset *set = NULL;
-    st = mc_segset_open(s->path, s->m, key, key_len, key, key_len, 1, pinned_path, s, &set, err);
+    st = mc_segset_open(s->path, s->m, key, key_len, key, key_len, 1, open_pinned, s, &set, err);
     mc_item it;
     bool eof = true;
     if (st == MC_OK)
@@ -213,7 +180,7 @@ mc_status mc_store_get(mc_store *s, const uint8_t *key, size_t key_len, mc_item 
         *found = st == MC_OK;
     }
     mc_segset_close(&set);
-    return name_segment(s, st, err);
+    return st;
 }
 
 mc_status mc_store_iter_open(mc_store *s, const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len,
@@ -246,10 +213,10 @@ mc_status mc_store_iter_open(mc_store *s, const uint8_t *lo, size_t lo_len, cons
         memcpy(it->lo, lo, lo_len);
     if (hi)
         memcpy(it->hi, hi, hi_len);
-    st = mc_segset_open(s->path, s->m, it->lo, it->lo_len, it->hi, it->hi_len, 1, pinned_path, s, &it->set, err);
+    st = mc_segset_open(s->path, s->m, it->lo, it->lo_len, it->hi, it->hi_len, 1, open_pinned, s, &it->set, err);
     if (st != MC_OK) {
         mc_store_iter_close(&it);
-        return name_segment(s, st, err);
+        return st;
     }
     *out = it;
     return MC_OK;
@@ -265,7 +232,7 @@ mc_status mc_store_iter_next(mc_store_iter *it, mc_item *item, bool *eof, mc_err
     do   /* deletes hide their key */
         st = mc_segset_next(it->set, item, eof, err);
     while (st == MC_OK && !*eof && item->kind != MC_KIND_PUT);
-    return name_segment(it->s, st, err);
+    return st;
 }
 
 void mc_store_iter_close(mc_store_iter **itp)
