@@ -1,5 +1,6 @@
 /* h5util: HDF5 files, scalar attributes and 1-D datasets with our error messages (h5util.h). */
 #include "h5util.h"
+#include "h5version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -672,4 +673,20 @@ void mc_h5_dset_close(hid_t *dset)
     }
     if (dset)
         *dset = H5I_INVALID_HID;
+}
+
+void mc_hdf5_version(char *out, size_t len)
+{
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(out, len, "%u.%u.%u", maj, min, rel);
+}
+
+int mc_hdf5_is_parallel(void)
+{
+#ifdef H5_HAVE_PARALLEL
+    return 1;
+#else
+    return 0;
+#endif
 }

@@ -6,6 +6,7 @@
 
 #include "cmdline.h"
 #include "fault.h"
+#include "h5version.h"
 #include "log.h"
 #include "mpiutil.h"
 
@@ -33,20 +34,50 @@ static const command commands[] = {
     {"get", mc_cmd_get, "get STORE KEY", "print the value of KEY"},
     {"scan", mc_cmd_scan, "scan STORE [--from KEY] [--to KEY]", "print live items in key order"},
     {"stat", mc_cmd_stat, "stat STORE [--json]", "levels, sizes, limits and pending compaction"},
+    {"ls", mc_cmd_ls, "ls STORE [--level N]", "list the live segments (segno, level, counts, bytes, seqs, keys)"},
+    {"check", mc_cmd_check, "check FILE...", "validate segment files without adding them"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-const char *mc_cli_usage(const char *name)
+static const command *find_command(const char *name)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)
-            return commands[i].usage;
+            return &commands[i];
     return NULL;
+}
+
+const char *mc_cli_usage(const char *name)
+{
+    const command *c = find_command(name);
+    return c ? c->usage : NULL;
+}
+
+const char *mc_cli_summary(const char *name)
+{
+    const command *c = find_command(name);
+    return c ? c->summary : NULL;
+}
+
+/* `mpicompact --version`: ours, and the HDF5 and MPI libraries we run with. */
+static void print_version(FILE *f)
+{
+    char h5[32], mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0, major = 0, minor = 0;
+    mc_hdf5_version(h5, sizeof h5);
+    MPI_Get_library_version(mpi, &len);
+    MPI_Get_version(&major, &minor);
+    mpi[strcspn(mpi, "\n")] = '\0';   /* Open MPI's string continues with repo details */
+    fprintf(f, "mpicompact %s\n", mc_version());
+    fprintf(f, "HDF5 %s (%s)\n", h5, mc_hdf5_is_parallel() ? "parallel" : "serial");
+    fprintf(f, "MPI %d.%d: %s\n", major, minor, mpi);
 }
 
 static void print_help(FILE *f)
 {
-    fprintf(f, "usage: mpicompact COMMAND STORE [OPTIONS]   (alone, or under mpirun/srun)\n\ncommands:\n");
+    fprintf(f, "usage: mpicompact COMMAND STORE [OPTIONS]   (alone, or under mpirun/srun)\n"
+               "       mpicompact COMMAND --help   options of COMMAND, their meaning and defaults\n"
+               "       mpicompact --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n");
@@ -94,10 +125,10 @@ int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
         if (ctx.rank == 0)
             print_help(stderr);
     } else if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-        if (argc > 2 && mc_cli_usage(argv[2])) {
-            if (ctx.rank == 0)
-                fprintf(out, "usage: mpicompact %s\n", mc_cli_usage(argv[2]));
-            rc = MC_EXIT_OK;
+        const command *c = argc > 2 ? find_command(argv[2]) : NULL;
+        if (c) {
+            char *help_argv[] = {argv[2], "--help", NULL};
+            rc = c->fn(2, help_argv, &ctx);
         } else if (argc > 2) {
             rc = mc_usage_error(&ctx, "help", "unknown command \"%s\"", argv[2]);
         } else {
@@ -105,23 +136,16 @@ int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out)
                 print_help(out);
             rc = MC_EXIT_OK;
         }
-    } else if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+    } else if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
         if (ctx.rank == 0)
-            fprintf(out, "mpicompact %s\n", mc_version());
+            print_version(out);
         rc = MC_EXIT_OK;
     } else {
-        size_t i = 0;
-        while (i < NCOMMANDS && strcmp(commands[i].name, name) != 0)
-            i++;
-        if (i == NCOMMANDS)
-            rc = mc_usage_error(&ctx, name, "unknown command \"%s\"", name);
-        else if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-            if (ctx.rank == 0)
-                fprintf(out, "usage: mpicompact %s\n", commands[i].usage);
-            rc = MC_EXIT_OK;
-        } else
-            rc = commands[i].fn(argc - 1, argv + 1, &ctx);
+        const command *c = find_command(name);
+        rc = c ? c->fn(argc - 1, argv + 1, &ctx) : mc_usage_error(&ctx, name, "unknown command \"%s\"", name);
     }
+    if (rc == MC_EXIT_HELP)
+        rc = MC_EXIT_OK;
     rc = check_output(&ctx, rc);
     MPI_Comm_free(&ctx.comm);
     return rc;

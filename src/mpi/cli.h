@@ -33,6 +33,8 @@ typedef int (*mc_cmd_fn)(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cli_run(int argc, char **argv, MPI_Comm comm, FILE *out);
 /* COMMAND's usage line ("get STORE KEY"), or NULL for an unknown command. */
 const char *mc_cli_usage(const char *command);
+/* COMMAND's one-line description, or NULL for an unknown command. */
+const char *mc_cli_summary(const char *command);
 
 int mc_cmd_init(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx);
@@ -42,6 +44,8 @@ int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cmd_get(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cmd_scan(int argc, char **argv, const mc_cli_ctx *ctx);
 int mc_cmd_stat(int argc, char **argv, const mc_cli_ctx *ctx);
+int mc_cmd_ls(int argc, char **argv, const mc_cli_ctx *ctx);      /* cmd_inspect.c */
+int mc_cmd_check(int argc, char **argv, const mc_cli_ctx *ctx);   /* cmd_inspect.c */
 int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx);   /* cmd_compact.c */
 
 #endif

@@ -17,14 +17,15 @@
 
 enum { O_FULL, O_SINGLE, O_STRICT, O_INFLIGHT, O_RETRIES, O_TIME_LIMIT, O_PROGRESS, O_REPORT };
 static const mc_opt_spec specs[] = {
-    [O_FULL] = {"full", false},
-    [O_SINGLE] = {"single", false},
-    [O_STRICT] = {"strict", false},
-    [O_INFLIGHT] = {"inflight", true},
-    [O_RETRIES] = {"retries", true},
-    [O_TIME_LIMIT] = {"time-limit", true},
-    [O_PROGRESS] = {"progress", true},
-    [O_REPORT] = {"report", true},
+    [O_FULL] = {"full", false, NULL, "off", "merge everything into one bottom level, no deletes left"},
+    [O_SINGLE] = {"single", false, NULL, "off", "one compaction in flight in the whole job (baseline for benchmarks)"},
+    [O_STRICT] = {"strict", false, NULL, "off", "stop at the first failed compaction, exit 1"},
+    [O_INFLIGHT] = {"inflight", true, "N", "2", "requests a worker rank holds at once (N >= 1)"},
+    [O_RETRIES] = {"retries", true, "N", "2", "re-issues of a failed compaction before its inputs are quarantined"},
+    [O_TIME_LIMIT] = {"time-limit", true, "SECONDS", "none", "drain and exit 3 after SECONDS (fractions allowed)"},
+    [O_PROGRESS] = {"progress", true, "auto|bar|log|none", "auto",
+                    "progress on stderr from rank 0; auto: bar on a terminal, log otherwise"},
+    [O_REPORT] = {"report", true, "FILE", "none", "write a JSON summary to FILE"},
     {NULL, false},
 };
 

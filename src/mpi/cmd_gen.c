@@ -16,9 +16,15 @@
 
 enum { O_SEGMENTS, O_ITEMS, O_KEY, O_VALUE, O_DIST, O_OVERWRITE, O_DELETE, O_SEED };
 static const mc_opt_spec specs[] = {
-    [O_SEGMENTS] = {"segments", true}, [O_ITEMS] = {"items", true},   [O_KEY] = {"key-size", true},
-    [O_VALUE] = {"value-size", true},  [O_DIST] = {"dist", true},     [O_OVERWRITE] = {"overwrite", true},
-    [O_DELETE] = {"delete", true},     [O_SEED] = {"seed", true},     {NULL, false},
+    [O_SEGMENTS] = {"segments", true, "N", "required", "level-0 segments to write (N >= 1)"},
+    [O_ITEMS] = {"items", true, "N", "required", "items per segment (N >= 1)"},
+    [O_KEY] = {"key-size", true, "MIN[:MAX]", "16", "key length in bytes (1..4096), drawn per key"},
+    [O_VALUE] = {"value-size", true, "MIN[:MAX]", "100", "value length in bytes (0..16Mi), drawn per item"},
+    [O_DIST] = {"dist", true, "uniform|zipf|sequential", "uniform", "key distribution"},
+    [O_OVERWRITE] = {"overwrite", true, "F", "0", "fraction of items that overwrite a key of an earlier segment"},
+    [O_DELETE] = {"delete", true, "F", "0", "fraction of items that delete such a key"},
+    [O_SEED] = {"seed", true, "S", "1", "random seed"},
+    {NULL, false},
 };
 
 /* Options into *o; MC_EXIT_USAGE (printed) when anything is wrong. */

@@ -9,10 +9,10 @@
 
 enum { O_FANOUT, O_L0, O_SIZE, O_LEVELS };
 static const mc_opt_spec specs[] = {
-    [O_FANOUT] = {"fanout", true},
-    [O_L0] = {"l0-limit", true},
-    [O_SIZE] = {"segment-size", true},
-    [O_LEVELS] = {"levels", true},
+    [O_FANOUT] = {"fanout", true, "N", "10", "level i >= 1 may hold segment-size * N^i bytes (N >= 2)"},
+    [O_L0] = {"l0-limit", true, "N", "4", "level 0 may hold N segments"},
+    [O_SIZE] = {"segment-size", true, "SIZE", "64M", "target size of a segment written by compaction"},
+    [O_LEVELS] = {"levels", true, "N", "7", "number of levels (2..32); the deepest has no limit"},
     {NULL, false},
 };
 

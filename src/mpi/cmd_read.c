@@ -111,7 +111,11 @@ int mc_cmd_get(int argc, char **argv, const mc_cli_ctx *ctx)
 }
 
 enum { O_FROM, O_TO };
-static const mc_opt_spec scan_specs[] = {[O_FROM] = {"from", true}, [O_TO] = {"to", true}, {NULL, false}};
+static const mc_opt_spec scan_specs[] = {
+    [O_FROM] = {"from", true, "KEY", "the first key", "inclusive low bound (escapes as in KEY)"},
+    [O_TO] = {"to", true, "KEY", "the last key", "inclusive high bound"},
+    {NULL, false},
+};
 
 int mc_cmd_scan(int argc, char **argv, const mc_cli_ctx *ctx)
 {

@@ -146,7 +146,10 @@ static void print_text(FILE *f, const char *store, const mc_manifest *m)
 }
 
 enum { O_JSON };
-static const mc_opt_spec specs[] = {[O_JSON] = {"json", false}, {NULL, false}};
+static const mc_opt_spec specs[] = {
+    [O_JSON] = {"json", false, NULL, "off", "print a JSON document instead of the table"},
+    {NULL, false},
+};
 
 int mc_cmd_stat(int argc, char **argv, const mc_cli_ctx *ctx)
 {

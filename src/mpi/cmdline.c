@@ -25,6 +25,24 @@ int mc_usage_error(const mc_cli_ctx *ctx, const char *command, const char *fmt, 
     return MC_EXIT_USAGE;
 }
 
+/* `COMMAND --help`: the usage line, what the command does, every option
+ * with its meaning and default. */
+static void print_command_help(FILE *f, const char *cmd, const mc_opt_spec *specs)
+{
+    fprintf(f, "usage: mpicompact %s\n\n%s\n\noptions:\n", mc_cli_usage(cmd), mc_cli_summary(cmd));
+    for (int i = 0; specs && specs[i].name; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", specs[i].name, specs[i].has_arg ? " " : "",
+                 specs[i].has_arg ? specs[i].arg : "");
+        if (strlen(left) > 26)
+            fprintf(f, "  %s\n  %-26s %s (default: %s)\n", left, "", specs[i].help, specs[i].def);
+        else
+            fprintf(f, "  %-26s %s (default: %s)\n", left, specs[i].help, specs[i].def);
+    }
+    fprintf(f, "  %-26s %s\n", "-h, --help", "print this help and exit");
+    fprintf(f, "\nRun alone or under mpirun/srun with any number of ranks. See mpicompact(1).\n");
+}
+
 static int find_spec(const mc_opt_spec *specs, const char *name, size_t len)
 {
     for (int i = 0; specs && specs[i].name; i++)
@@ -41,6 +59,14 @@ int mc_cmdline_parse(const mc_cli_ctx *ctx, int argc, char **argv, const mc_opt_
     out->pos = calloc((size_t)argc + 1, sizeof *out->pos);
     if (!out->pos)
         return mc_usage_error(ctx, cmd, "out of memory parsing arguments");
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (ctx->rank == 0)
+                print_command_help(ctx->out, cmd, specs);
+            mc_cmdline_free(out);
+            return MC_EXIT_HELP;
+        }
+    }
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
