@@ -9,6 +9,7 @@
 #include "fault.h"
 #include "log.h"
 #include "parse.h"
+#include "provenance.h"
 #include "report.h"
 #include "signals.h"
 #include "store.h"
@@ -94,6 +95,8 @@ static int finish_rank0(const mc_cli_ctx *ctx, const compact_args *a, mc_session
         rep->orphans_removed += n;
     }
     rep->exit_status = rc;
+    if (rep->prov)
+        mc_provenance_end(rep->prov, s->m);
     if (a->report && mc_report_write(a->report, rep, &err) != MC_OK) {
         mc_log_err(ctx, &err);
         rc = rep->exit_status = MC_EXIT_FAIL;
@@ -130,6 +133,8 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
         return rc;
     }
 
+    mc_provenance prov;
+    mc_provenance_begin(&prov, ctx, argc, argv, a.store, s.m);   /* collective: hosts */
     if (ctx->rank == 0) {
         mc_report rep;
         bool committed = false;
@@ -140,6 +145,7 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
             rc = MC_EXIT_FAIL;
         }
         rep.orphans_removed = s.orphans_removed;
+        rep.prov = &prov;
         int run_rc = mc_coordinator_run(ctx, a.store, s.m, &a.opts, &rep, &committed);
         if (rc == MC_EXIT_OK)
             rc = run_rc;
@@ -148,6 +154,7 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
     } else {
         mc_worker_run(ctx, a.store);
     }
+    mc_provenance_free(&prov);
     mc_session_close(&s);
     mc_cmdline_free(&cl);
     MPI_Bcast(&rc, 1, MPI_INT, 0, ctx->comm);

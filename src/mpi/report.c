@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "provenance.h"
 #include "store.h"
 
 mc_status mc_report_init(mc_report *r, int nranks, mc_err *err)
@@ -75,6 +76,8 @@ static void write_json(FILE *f, const mc_report *r)
     mc_json j;
     mc_json_init(&j, f, true);
     mc_json_object_begin(&j, NULL);
+    if (r->prov)
+        mc_provenance_json(&j, r->prov);
     mc_json_str(&j, "command", "compact");
     mc_json_i64(&j, "exit_status", r->exit_status);
     mc_json_f64(&j, "wall_seconds", r->wall_seconds);

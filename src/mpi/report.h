@@ -8,6 +8,8 @@
 
 #include "request.h"
 
+struct mc_provenance;
+
 typedef struct mc_report_worker {
     int rank;
     double busy_seconds;        /* wall time spent inside compactions */
@@ -29,6 +31,7 @@ typedef struct mc_report {
     size_t nquarantined;
     uint64_t *quarantined;      /* segnos of quarantined inputs */
     int exit_status;
+    struct mc_provenance *prov;   /* provenance.h; NULL: the report has none */
 } mc_report;
 
 mc_status mc_report_init(mc_report *r, int nranks, mc_err *err);

@@ -16,7 +16,25 @@ assert_eq "$(tail -n +2 "$MC_OUT" | wc -l)" 5 "ls: one line per segment"
 awk -F'\t' 'NR > 1 && (NF != 10 || $2 != 0 || $6 <= 0) {exit 1}' "$MC_OUT" || fail "ls: a line with wrong fields"
 assert_eq "$(awk -F'\t' 'NR > 1 {n += $3} END {print n}' "$MC_OUT")" "$(stat_totals "$S" | cut -d' ' -f2)" "ls: items sum to stat's"
 
-run_ok mc compact "$S" --progress none
+run_ok mc compact "$S" --progress none --report "$MC_TMP/report.json"
+# The report's provenance (docs/COMPACT.md, "Report").
+py - "$MC_TMP/report.json" "$S" "$NP" <<'PY' || fail "compact --report provenance"
+import json, os, re, sys
+r = json.load(open(sys.argv[1]))
+iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+assert r["schema_version"] == 2, r["schema_version"]
+assert r["tool"]["name"] == "mpicompact" and re.match(r"^\d+\.\d+\.\d+$", r["tool"]["version"])
+assert re.match(r"^\d+\.\d+\.\d+$", r["hdf5_version"]) and r["mpi"]["standard"] and r["mpi"]["library"]
+assert iso.match(r["started"]) and iso.match(r["ended"]) and r["started"] <= r["ended"]
+assert r["command_line"].startswith("mpicompact compact ") and "--report" in r["command_line"]
+assert r["ranks"] == int(sys.argv[3]) and len(r["hosts"]) >= 1
+assert r["store"] == os.path.realpath(sys.argv[2])
+assert r["params"] == {"fanout": 10, "l0_limit": 2, "levels": 7, "segment_size": 8192}, r["params"]
+before, after = r["levels_before"], r["levels_after"]
+assert len(before) == len(after) == 7
+assert before[0]["segments"] == 5 and sum(l["segments"] for l in before[1:]) == 0
+assert after[0]["segments"] <= 2 and sum(l["items"] for l in after) <= sum(l["items"] for l in before)
+PY
 run_ok mc ls "$S"
 read -r nseg _ <<<"$(stat_totals "$S")"
 assert_eq "$(tail -n +2 "$MC_OUT" | wc -l)" "$nseg" "ls after compact: one line per live segment"
