@@ -14,6 +14,7 @@
 #include "signals.h"
 #include "store.h"
 #include "store_session.h"
+#include "units.h"
 #include "worker.h"
 
 enum { O_FULL, O_SINGLE, O_STRICT, O_INFLIGHT, O_RETRIES, O_TIME_LIMIT, O_PROGRESS, O_REPORT };
@@ -101,12 +102,15 @@ static int finish_rank0(const mc_cli_ctx *ctx, const compact_args *a, mc_session
         mc_log_err(ctx, &err);
         rc = rep->exit_status = MC_EXIT_FAIL;
     }
-    mc_log(ctx, "compact: %llu compactions (%llu retried, %llu failed), %llu moved, %.1f MB read, "
-           "%.1f MB written in %.2f s (%.1f MB/s), %llu commits; exit %d",
+    char in[32], out[32], rate[32];
+    mc_log(ctx, "compact: %llu compactions (%llu retried, %llu failed), %llu moved, %s read, "
+           "%s written in %.2f s (%s), %llu commits; exit %d",
            (unsigned long long)rep->compactions_done, (unsigned long long)rep->compactions_retried,
            (unsigned long long)rep->compactions_failed, (unsigned long long)rep->moved,
-           (double)rep->bytes_read / 1e6, (double)rep->bytes_written / 1e6, rep->wall_seconds,
-           mc_report_mb_per_s(rep), (unsigned long long)rep->commits, rc);
+           mc_fmt_bytes(rep->bytes_read, in, sizeof in), mc_fmt_bytes(rep->bytes_written, out, sizeof out),
+           rep->wall_seconds, mc_fmt_rate(rep->wall_seconds > 0 ? (double)rep->bytes_read / rep->wall_seconds : 0,
+                                          rate, sizeof rate),
+           (unsigned long long)rep->commits, rc);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "store.h"
 #include "store_session.h"
+#include "units.h"
 
 enum { O_SEGMENTS, O_ITEMS, O_KEY, O_VALUE, O_DIST, O_OVERWRITE, O_DELETE, O_SEED };
 static const mc_opt_spec specs[] = {
@@ -196,9 +197,10 @@ int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx)
     }
     if (ctx->rank == 0) {
         double secs = MPI_Wtime() - t0;
-        mc_log(ctx, "gen: %s: %" PRIu64 " segments, %" PRIu64 " items, %.1f MB in %.2f s (%.1f MB/s), generation %" PRIu64,
-               store, o.segments, items, (double)bytes / 1e6, secs, secs > 0 ? (double)bytes / 1e6 / secs : 0.0,
-               mc_manifest_generation(s.m));
+        char size[32], rate[32];
+        mc_log(ctx, "gen: %s: %" PRIu64 " segments, %" PRIu64 " items, %s in %.2f s (%s), generation %" PRIu64,
+               store, o.segments, items, mc_fmt_bytes(bytes, size, sizeof size), secs,
+               mc_fmt_rate(secs > 0 ? (double)bytes / secs : 0.0, rate, sizeof rate), mc_manifest_generation(s.m));
     }
     rc = MC_EXIT_OK;
 cleanup:

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "units.h"
 
 #define BAR_INTERVAL 0.2
 #define LOG_INTERVAL 5.0
@@ -103,15 +104,16 @@ static void format_eta(double rate, uint64_t pending, char *out, size_t size)
 
 static void print(mc_progress *p, const mc_progress_snap *s, double t, bool final)
 {
-    char levels[256], eta[32];
+    char levels[256], eta[32], rbuf[32], bbuf[32];
     double elapsed = t - p->t0;
     double rate = elapsed > 0 ? (double)s->bytes_read / elapsed : 0;
     format_levels(s, levels, sizeof levels);
     format_eta(rate, s->pending_bytes, eta, sizeof eta);
     if (p->mode == MC_PROGRESS_BAR) {
-        fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %.1f MB/s eta %s%s",
+        fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %s eta %s%s",
                 levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
-                s->failed ? " FAILED" : "", rate / 1e6, final ? "0s" : eta, final ? "\n" : "");
+                s->failed ? " FAILED" : "", mc_fmt_rate(rate, rbuf, sizeof rbuf), final ? "0s" : eta,
+                final ? "\n" : "");
         p->drawn = !final;
     } else {
         char stamp[32];
@@ -119,10 +121,10 @@ static void print(mc_progress *p, const mc_progress_snap *s, double t, bool fina
         struct tm tm;
         localtime_r(&wall, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(p->f, "%s compact: levels %s done %llu inflight %llu failed %llu read %.1f MB %.1f MB/s eta %s%s\n",
+        fprintf(p->f, "%s compact: levels %s done %llu inflight %llu failed %llu read %s %s eta %s%s\n",
                 stamp, levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
-                (unsigned long long)s->failed, (double)s->bytes_read / 1e6, rate / 1e6,
-                final ? "0s" : eta, final ? " (finished)" : "");
+                (unsigned long long)s->failed, mc_fmt_bytes(s->bytes_read, bbuf, sizeof bbuf),
+                mc_fmt_rate(rate, rbuf, sizeof rbuf), final ? "0s" : eta, final ? " (finished)" : "");
     }
     fflush(p->f);
 }

@@ -15,6 +15,14 @@ assert_eq "$(head -n1 "$MC_OUT")" $'segno\tlevel\titems\tdeletes\tbytes\tfile_by
 assert_eq "$(tail -n +2 "$MC_OUT" | wc -l)" 5 "ls: one line per segment"
 awk -F'\t' 'NR > 1 && (NF != 10 || $2 != 0 || $6 <= 0) {exit 1}' "$MC_OUT" || fail "ls: a line with wrong fields"
 assert_eq "$(awk -F'\t' 'NR > 1 {n += $3} END {print n}' "$MC_OUT")" "$(stat_totals "$S" | cut -d' ' -f2)" "ls: items sum to stat's"
+# stat's on-disk bytes are the files' sizes, as ls lists them.
+ls_file_bytes=$(awk -F'\t' 'NR > 1 {n += $6} END {print n}' "$MC_OUT")
+run_ok mc stat "$S" --json
+py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["totals"]["file_bytes"], sum(l["file_bytes"] for l in d["levels"]))' "$MC_OUT" >"$MC_TMP/fb"
+assert_eq "$(cat "$MC_TMP/fb")" "$ls_file_bytes $ls_file_bytes" "stat --json file_bytes (totals, sum of levels) against ls"
+run_ok mc stat "$S"
+assert_grep '^level +segments +items +bytes +on disk' "$MC_OUT" "stat: on-disk column"
+grep -E '[0-9] (MB|KB|GB)\b' "$MC_OUT" && fail "stat prints decimal units"
 
 run_ok mc compact "$S" --progress none --report "$MC_TMP/report.json"
 # The report's provenance (docs/COMPACT.md, "Report").
