@@ -27,6 +27,7 @@ typedef struct poller {
     const mc_compact_hooks *hooks;
     uint64_t id;            /* the request, for the message */
     uint64_t bytes;         /* merged since the last poll */
+    uint64_t total;         /* merged in all */
     double last;
 } poller;
 
@@ -34,11 +35,14 @@ typedef struct poller {
 static mc_status poll_tick(poller *p, uint64_t n, mc_err *err)
 {
     p->bytes += n;
+    p->total += n;
     double t = now();   /* a vDSO call: cheap next to an item's merge */
     if (p->bytes < POLL_BYTES && t - p->last < POLL_SECONDS)
         return MC_OK;
     p->bytes = 0;
     p->last = t;
+    if (p->hooks && p->hooks->merged)
+        p->hooks->merged(p->hooks->ctx, p->total);
     if (p->hooks && p->hooks->poll && p->hooks->poll(p->hooks->ctx))
         return mc_err_set(err, MC_ECANCELED, 0, "compaction %llu: canceled", (unsigned long long)p->id);
     return MC_OK;

@@ -18,6 +18,9 @@ typedef struct mc_compact_hooks {
      * cancels the compaction (MC_ECANCELED). May be NULL. */
     int (*poll)(void *ctx);
     void *ctx;
+    /* Called right before each poll with the input bytes (key + value)
+     * merged so far by this compaction, for live progress. May be NULL. */
+    void (*merged)(void *ctx, uint64_t bytes);
 } mc_compact_hooks;
 
 /* RESP is filled (id, status MC_OK, outputs, stats) on success; on failure

@@ -27,7 +27,7 @@ static const command commands[] = {
     {"add", mc_cmd_add, "add STORE FILE... [--assign-seq]", "validate segment files and register them in level 0"},
     {"compact", mc_cmd_compact,
      "compact STORE [--full] [--time-limit SECONDS] [--inflight N] [--retries N] [--strict] [--single] "
-     "[--progress auto|bar|log|none] [--report FILE]",
+     "[--progress auto|bar|log|none] [--progress-interval SECONDS] [--report FILE]",
      "compact until every level is within its limits"},
     {"verify", mc_cmd_verify, "verify STORE", "check every invariant and checksum"},
     {"digest", mc_cmd_digest, "digest STORE", "digest of the logical content (64 hex digits)"},

@@ -17,7 +17,7 @@
 #include "units.h"
 #include "worker.h"
 
-enum { O_FULL, O_SINGLE, O_STRICT, O_INFLIGHT, O_RETRIES, O_TIME_LIMIT, O_PROGRESS, O_REPORT };
+enum { O_FULL, O_SINGLE, O_STRICT, O_INFLIGHT, O_RETRIES, O_TIME_LIMIT, O_PROGRESS, O_REPORT, O_PROGRESS_INTERVAL };
 static const mc_opt_spec specs[] = {
     [O_FULL] = {"full", false, NULL, "off", "merge everything into one bottom level, no deletes left"},
     [O_SINGLE] = {"single", false, NULL, "off", "one compaction in flight in the whole job (baseline for benchmarks)"},
@@ -28,6 +28,8 @@ static const mc_opt_spec specs[] = {
     [O_PROGRESS] = {"progress", true, "auto|bar|log|none", "auto",
                     "progress on stderr from rank 0; auto: bar on a terminal, log otherwise"},
     [O_REPORT] = {"report", true, "FILE", "none", "write a JSON summary to FILE"},
+    [O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5 (log), 0.2 (bar)",
+                             "seconds between progress lines (fractions allowed)"},
     {NULL, false},
 };
 
@@ -72,6 +74,12 @@ static int parse_args(const mc_cli_ctx *ctx, int argc, char **argv, mc_cmdline *
     if (cl->value[O_TIME_LIMIT] &&
         mc_parse_seconds("--time-limit", cl->value[O_TIME_LIMIT], &a->opts.time_limit, &err) != MC_OK)
         return mc_usage_error(ctx, "compact", "%s", err.msg);
+    if (cl->value[O_PROGRESS_INTERVAL] &&
+        (mc_parse_seconds("--progress-interval", cl->value[O_PROGRESS_INTERVAL], &a->opts.progress_interval,
+                          &err) != MC_OK ||
+         a->opts.progress_interval <= 0))
+        return mc_usage_error(ctx, "compact", "--progress-interval: \"%s\" is not a number of seconds above 0",
+                              cl->value[O_PROGRESS_INTERVAL]);
     if (cl->value[O_PROGRESS] && !mc_progress_parse(cl->value[O_PROGRESS], &a->opts.progress))
         return mc_usage_error(ctx, "compact", "--progress: \"%s\" is not auto, bar, log or none",
                               cl->value[O_PROGRESS]);

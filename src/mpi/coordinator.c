@@ -42,6 +42,8 @@ typedef struct send_slot {
 } send_slot;
 
 typedef struct coord {
+    uint64_t *live;         /* per rank: bytes merged by its running compaction (PROGRESS) */
+    uint64_t merged;        /* input bytes of every successful run answered so far (slices too) */
     const mc_cli_ctx *ctx;
     const char *store;
     mc_manifest *m;
@@ -492,6 +494,10 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     flight *f = c->lc.flights[idx];
     unit *u = f->u;
     stop_running(c, f);
+    if (c->live)
+        c->live[rank] = 0;
+    if (resp->status == MC_OK)
+        c->merged += resp->stats.bytes_in;
     mc_report_add(c->rep, rank, &resp->stats, false);   /* the rank's run; totals when applied */
     if (mc_lc_flight_stale(f)) {
         /* From an attempt that already failed (or a unit applied without it). */
@@ -530,6 +536,8 @@ static void handle_farewell(coord *c, int rank)
         return;
     c->gone[rank] = true;
     c->nlive--;
+    if (c->live)
+        c->live[rank] = 0;
     size_t n = 0;
     for (size_t i = c->lc.nflights; i-- > 0;) {
         flight *f = c->lc.flights[i];
@@ -578,6 +586,14 @@ static void handle_message(coord *c, const MPI_Status *status, size_t *done_acks
     case MC_TAG_DONE:
         if (done_acks)
             (*done_acks)++;
+        break;
+    case MC_TAG_PROGRESS:
+        if (c->live && c->msg.n == 16 && rank > 0 && !c->gone[rank]) {
+            uint64_t bytes = 0;
+            for (int i = 0; i < 8; i++)
+                bytes |= (uint64_t)((const uint8_t *)c->msg.p)[8 + i] << (8 * i);
+            c->live[rank] = bytes;
+        }
         break;
     default:
         mc_log(c->ctx, "ignoring a message with tag %d from rank %d", status->MPI_TAG, rank);
@@ -673,7 +689,9 @@ static void show_progress(coord *c, bool final)
     s.done = c->rep->compactions_done;
     s.inflight = c->running;
     s.failed = c->rep->compactions_failed;
-    s.bytes_read = c->rep->bytes_read;
+    s.bytes_read = c->merged;   /* the report counts applied compactions only: it jumps */
+    for (int r = 0; c->live && r < c->ctx->size; r++)
+        s.bytes_read += c->live[r];   /* merged inside compactions still running */
     s.pending_bytes = mc_picker_pending_bytes(c->picker);
     if (final)
         mc_progress_finish(c->progress, &s);
@@ -702,13 +720,21 @@ static int poll_hook(void *ctx)
     return c->abandoned || c->fatal || mc_lc_flight_stale(c->local) || c->local->u->doomed;
 }
 
+/* Rank 0's own compaction: its live bytes for the progress display. */
+static void local_merged(void *ctx, uint64_t bytes)
+{
+    coord *c = ctx;
+    if (c->live)
+        c->live[0] = bytes;
+}
+
 static void run_local(coord *c, flight *f)
 {
     f->rank = 0;
     c->running++;
     c->local_busy = true;
     c->local = f;
-    mc_compact_hooks hooks = { poll_hook, c };
+    mc_compact_hooks hooks = {.poll = poll_hook, .ctx = c, .merged = local_merged};
     mc_response resp;
     double busy_before = c->busy;
     mc_worker_execute(c->store, &f->sent, &hooks, &resp);
@@ -718,6 +744,8 @@ static void run_local(coord *c, flight *f)
         resp.stats.seconds = 0;
     c->local_busy = false;
     c->local = NULL;
+    if (c->live)
+        c->live[0] = 0;
     double t = now();
     handle_response(c, 0, &resp);
     c->busy += now() - t;
@@ -795,11 +823,12 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     mc_picker_opts popts = { .full = opts->full };
     c->load = calloc(size, sizeof *c->load);
     c->gone = calloc(size, sizeof *c->gone);
-    if (!c->load || !c->gone) {
+    c->live = calloc(size, sizeof *c->live);
+    if (!c->load || !c->gone || !c->live) {
         mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory for %zu ranks' state", size);
         go_fatal(c);
     } else if (mc_picker_create(m, &popts, &c->picker, &c->err) != MC_OK ||
-               mc_progress_create(opts->progress, stderr, &c->progress, &c->err) != MC_OK) {
+               mc_progress_create(opts->progress, opts->progress_interval, stderr, &c->progress, &c->err) != MC_OK) {
         go_fatal(c);
     }
 
@@ -838,6 +867,7 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     mc_lc_fini(&c->lc);
     free(c->load);
     free(c->gone);
+    free(c->live);
     free(c->deletes);
     free(c->sends);
     mc_buf_free(&c->msg);

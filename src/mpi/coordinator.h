@@ -51,6 +51,7 @@ typedef struct mc_coord_opts {
     unsigned retries;       /* re-issues of a failed compaction */
     double time_limit;      /* seconds; 0 = none */
     mc_progress_mode progress;
+    double progress_interval;   /* seconds between progress lines; 0: the mode's default */
 } mc_coord_opts;
 
 /* Runs rank 0's side until the store is within its limits, the run is

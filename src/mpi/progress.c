@@ -10,13 +10,13 @@
 #include "err.h"
 #include "units.h"
 
-#define BAR_INTERVAL 0.2
-#define LOG_INTERVAL 5.0
-
 struct mc_progress {
     mc_progress_mode mode;  /* resolved: never AUTO */
+    double interval;        /* seconds between prints */
     FILE *f;
     double t0, last;
+    double known;           /* bytes read + pending at the first snapshot: the work known at the start */
+    bool started;
     bool drawn;             /* a bar line is on screen */
 };
 
@@ -53,7 +53,7 @@ void mc_progress_snap_levels(mc_progress_snap *snap, const mc_manifest *m)
         snap->level_segments[l] = mc_manifest_level_count(m, l);
 }
 
-mc_status mc_progress_create(mc_progress_mode mode, FILE *f, mc_progress **out, mc_err *err)
+mc_status mc_progress_create(mc_progress_mode mode, double interval, FILE *f, mc_progress **out, mc_err *err)
 {
     mc_progress *p = calloc(1, sizeof *p);
     if (!p)
@@ -61,6 +61,8 @@ mc_status mc_progress_create(mc_progress_mode mode, FILE *f, mc_progress **out, 
     if (mode == MC_PROGRESS_AUTO)
         mode = isatty(fileno(f)) ? MC_PROGRESS_BAR : MC_PROGRESS_LOG;
     p->mode = mode;
+    p->interval = interval > 0 ? interval
+                  : mode == MC_PROGRESS_BAR ? MC_PROGRESS_BAR_INTERVAL : MC_PROGRESS_LOG_INTERVAL;
     p->f = f;
     p->t0 = p->last = now_seconds();
     *out = p;
@@ -104,15 +106,22 @@ static void format_eta(double rate, uint64_t pending, char *out, size_t size)
 
 static void print(mc_progress *p, const mc_progress_snap *s, double t, bool final)
 {
-    char levels[256], eta[32], rbuf[32], bbuf[32];
+    char levels[256], eta[32], rbuf[32], bbuf[32], pct[16];
     double elapsed = t - p->t0;
     double rate = elapsed > 0 ? (double)s->bytes_read / elapsed : 0;
     format_levels(s, levels, sizeof levels);
-    format_eta(rate, s->pending_bytes, eta, sizeof eta);
+    /* Percent and ETA of the work known at the start (a compaction may
+     * read more than the estimate: then 99% until the end). */
+    double done = (double)s->bytes_read, left = p->known - done;
+    if (left < (double)s->pending_bytes && done >= p->known)
+        left = (double)s->pending_bytes;
+    double percent = p->known > 0 ? 100.0 * done / p->known : 0.0;
+    snprintf(pct, sizeof pct, "%.0f%%", final ? 100.0 : percent > 99 ? 99.0 : percent);
+    format_eta(rate, (uint64_t)(left > 0 ? left : 0), eta, sizeof eta);
     if (p->mode == MC_PROGRESS_BAR) {
-        fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %s eta %s%s",
+        fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %s %s eta %s%s",
                 levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
-                s->failed ? " FAILED" : "", mc_fmt_rate(rate, rbuf, sizeof rbuf), final ? "0s" : eta,
+                s->failed ? " FAILED" : "", pct, mc_fmt_rate(rate, rbuf, sizeof rbuf), final ? "0s" : eta,
                 final ? "\n" : "");
         p->drawn = !final;
     } else {
@@ -121,21 +130,30 @@ static void print(mc_progress *p, const mc_progress_snap *s, double t, bool fina
         struct tm tm;
         localtime_r(&wall, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(p->f, "%s compact: levels %s done %llu inflight %llu failed %llu read %s %s eta %s%s\n",
+        fprintf(p->f, "%s compact: levels %s done %llu inflight %llu failed %llu read %s %s %s eta %s%s\n",
                 stamp, levels, (unsigned long long)s->done, (unsigned long long)s->inflight,
-                (unsigned long long)s->failed, mc_fmt_bytes(s->bytes_read, bbuf, sizeof bbuf),
+                (unsigned long long)s->failed, mc_fmt_bytes(s->bytes_read, bbuf, sizeof bbuf), pct,
                 mc_fmt_rate(rate, rbuf, sizeof rbuf), final ? "0s" : eta, final ? " (finished)" : "");
     }
     fflush(p->f);
+}
+
+/* The first snapshot fixes the work known at the start. */
+static void note_start(mc_progress *p, const mc_progress_snap *snap)
+{
+    if (!p->started) {
+        p->started = true;
+        p->known = (double)snap->bytes_read + (double)snap->pending_bytes;
+    }
 }
 
 void mc_progress_update(mc_progress *p, const mc_progress_snap *snap)
 {
     if (!p || p->mode == MC_PROGRESS_NONE)
         return;
+    note_start(p, snap);
     double t = now_seconds();
-    double interval = p->mode == MC_PROGRESS_BAR ? BAR_INTERVAL : LOG_INTERVAL;
-    if (t - p->last < interval)
+    if (t - p->last < p->interval)
         return;
     p->last = t;
     print(p, snap, t, false);
@@ -145,5 +163,6 @@ void mc_progress_finish(mc_progress *p, const mc_progress_snap *snap)
 {
     if (!p || p->mode == MC_PROGRESS_NONE)
         return;
+    note_start(p, snap);
     print(p, snap, now_seconds(), true);
 }

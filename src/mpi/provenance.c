@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "h5version.h"
-#include "mpiutil.h"
 
 static void iso_now(char *out, size_t len)
 {
@@ -44,17 +43,17 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
-/* Rank 0 keeps the distinct names of ALL (LENS[r] bytes from rank r, each
- * '\0'-terminated), in rank order of first appearance. */
-static void distinct_hosts(mc_provenance *p, const char *all, const uint64_t *lens, int nranks)
+#define HOST_MAX MPI_MAX_PROCESSOR_NAME
+
+/* Rank 0 keeps the distinct names of ALL (NRANKS names of HOST_MAX bytes),
+ * in rank order of first appearance. */
+static void distinct_hosts(mc_provenance *p, const char *all, int nranks)
 {
-    size_t total = 0;
-    for (int r = 0; r < nranks; r++)
-        total += (size_t)lens[r];
-    if (!(p->hosts = calloc(total + 1, 1)))
+    if (!(p->hosts = calloc((size_t)nranks * HOST_MAX + 1, 1)))
         return;
     size_t used = 0;
-    for (const char *h = all; h < all + total; h += strlen(h) + 1) {
+    for (int r = 0; r < nranks; r++) {
+        const char *h = all + (size_t)r * HOST_MAX;
         bool seen = false;
         for (const char *q = p->hosts; q < p->hosts + used && !seen; q += strlen(q) + 1)
             seen = strcmp(q, h) == 0;
@@ -70,18 +69,22 @@ void mc_provenance_begin(mc_provenance *p, const mc_cli_ctx *ctx, int argc, char
                          const mc_manifest *m)
 {
     memset(p, 0, sizeof *p);
-    char host[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    /* A collective of fixed-size names: no point-to-point message that the
+     * compaction protocol's receives could meet. */
+    char host[HOST_MAX] = "";
     int len = 0;
     MPI_Get_processor_name(host, &len);
-    void *all = NULL;
-    uint64_t *lens = NULL;
-    bool gathered = mc_gather_bytes(host, strlen(host) + 1, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
+    host[HOST_MAX - 1] = '\0';
+    char *all = ctx->rank == 0 ? calloc((size_t)ctx->size, HOST_MAX) : NULL;
+    int bad = ctx->rank == 0 && !all;
+    MPI_Bcast(&bad, 1, MPI_INT, 0, ctx->comm);
+    if (!bad)
+        MPI_Gather(host, HOST_MAX, MPI_CHAR, all, HOST_MAX, MPI_CHAR, 0, ctx->comm);
     if (ctx->rank != 0)
         return;
-    if (gathered)
-        distinct_hosts(p, all, lens, ctx->size);
+    if (!bad)
+        distinct_hosts(p, all, ctx->size);
     free(all);
-    free(lens);
     iso_now(p->started, sizeof p->started);
     mc_hdf5_version(p->hdf5_version, sizeof p->hdf5_version);
     MPI_Get_library_version(p->mpi_library, &len);

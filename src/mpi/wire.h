@@ -9,6 +9,10 @@
  *   MC_TAG_STOP      coordinator -> worker, empty: the job is over
  *   MC_TAG_DONE      worker -> coordinator, empty: answer to STOP; the worker
  *                    has stopped writing and sends nothing after it
+ *   MC_TAG_PROGRESS  worker -> coordinator, 16 bytes: the running request's
+ *                    id and the input bytes it merged so far (u64 LE each);
+ *                    best effort, for the progress display only; never
+ *                    sent after that request's RESPONSE
  * Messages from one sender arrive in the order sent (MPI non-overtaking), so
  * a RESPONSE sent before a FAREWELL is always received before it.
  *
@@ -32,7 +36,10 @@ enum {
     MC_TAG_FAREWELL = 303,
     MC_TAG_STOP = 304,
     MC_TAG_DONE = 305,
+    MC_TAG_PROGRESS = 306,
 };
+
+#define MC_PROGRESS_SEND_INTERVAL 0.5   /* seconds between a worker's PROGRESS messages */
 
 /* Appends the encoding to OUT (which may already hold bytes). */
 mc_status mc_wire_encode_request(const mc_request *req, mc_buf *out, mc_err *err);

@@ -49,6 +49,8 @@ typedef struct worker {
     bool leaving;           /* asked to leave, farewell not yet sent */
     bool gone;              /* farewell sent: ignore requests until STOP */
     bool stopped;           /* STOP received */
+    uint64_t running_id;    /* the request being run, for PROGRESS */
+    double last_progress;   /* when PROGRESS was last sent */
     mc_buf msg;
     mc_err err;
 } worker;
@@ -164,6 +166,24 @@ static int poll_hook(void *ctx)
     return w->stopped || w->leaving;
 }
 
+/* Merged hook of a running compaction: tell rank 0 how far it got, at most
+ * every MC_PROGRESS_SEND_INTERVAL (best effort: a failed send is ignored). */
+static void merged_hook(void *ctx, uint64_t bytes)
+{
+    worker *w = ctx;
+    double t = MPI_Wtime();
+    if (w->gone || w->leaving || w->stopped || t - w->last_progress < MC_PROGRESS_SEND_INTERVAL)
+        return;
+    w->last_progress = t;
+    uint8_t b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(w->running_id >> (8 * i));
+        b[8 + i] = (uint8_t)(bytes >> (8 * i));
+    }
+    mc_err err;
+    mc_wire_send(w->ctx->comm, 0, MC_TAG_PROGRESS, b, sizeof b, &err);
+}
+
 static void say_farewell(worker *w)
 {
     queue_drop_all(w);
@@ -213,7 +233,9 @@ static void run_one(worker *w)
     w->qhead = (w->qhead + 1) % w->qcap;
     w->qlen--;
 
-    mc_compact_hooks hooks = { poll_hook, w };
+    mc_compact_hooks hooks = {.poll = poll_hook, .ctx = w, .merged = merged_hook};
+    w->running_id = req.id;
+    w->last_progress = MPI_Wtime();
     mc_response resp;
     mc_status st = mc_worker_execute(w->store, &req, &hooks, &resp);
     if (st == MC_ECANCELED && (w->stopped || w->leaving)) {

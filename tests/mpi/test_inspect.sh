@@ -24,7 +24,12 @@ run_ok mc stat "$S"
 assert_grep '^level +segments +items +bytes +on disk' "$MC_OUT" "stat: on-disk column"
 grep -E '[0-9] (MB|KB|GB)\b' "$MC_OUT" && fail "stat prints decimal units"
 
-run_ok mc compact "$S" --progress none --report "$MC_TMP/report.json"
+run_ok mc compact "$S" --progress log --progress-interval 0.05 --report "$MC_TMP/report.json"
+# Log progress: timestamped lines with bytes read, percent, rate and ETA;
+# the last one says finished at 100%.
+assert_grep '^[0-9T:-]+ compact: levels [0-9/]+ done [0-9]+ inflight [0-9]+ failed 0 read [0-9.]+ [KMGT]?i?B [0-9]+% [0-9.]+ [KMGT]?i?B/s eta ' "$MC_ERR" "compact --progress log line"
+grep 'compact: levels' "$MC_ERR" | tail -n 1 | grep -q ' 100% .*(finished)$' || fail "the last progress line is not finished at 100%"
+expect_fail 2 mc compact "$S" --progress-interval 0
 # The report's provenance (docs/COMPACT.md, "Report").
 py - "$MC_TMP/report.json" "$S" "$NP" <<'PY' || fail "compact --report provenance"
 import json, os, re, sys

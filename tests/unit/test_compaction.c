@@ -844,7 +844,7 @@ static void test_failures_remove_outputs(void **state)
 
     /* canceled by the poll hook */
     int calls = 0;
-    mc_compact_hooks hooks = {cancel_poll, &calls};
+    mc_compact_hooks hooks = {.poll = cancel_poll, .ctx = &calls};
     assert_int_equal(mc_compact_run(store, &req, &hooks, &resp, &err), MC_ECANCELED);
     assert_int_equal(calls, 1);
     assert_int_equal(resp.status, MC_ECANCELED);
