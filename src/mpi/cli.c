@@ -22,15 +22,15 @@ static const command commands[] = {
      "create an empty store"},
     {"gen", mc_cmd_gen,
      "gen STORE --segments N --items N [--key-size MIN[:MAX]] [--value-size MIN[:MAX]] "
-     "[--dist uniform|zipf|sequential] [--overwrite F] [--delete F] [--seed S]",
+     "[--dist uniform|zipf|sequential] [--overwrite F] [--delete F] [--seed S] [--progress-interval SECONDS]",
      "write synthetic level-0 segments in parallel"},
     {"add", mc_cmd_add, "add STORE FILE... [--assign-seq]", "validate segment files and register them in level 0"},
     {"compact", mc_cmd_compact,
      "compact STORE [--full] [--time-limit SECONDS] [--inflight N] [--retries N] [--strict] [--single] "
      "[--progress auto|bar|log|none] [--progress-interval SECONDS] [--report FILE]",
      "compact until every level is within its limits"},
-    {"verify", mc_cmd_verify, "verify STORE", "check every invariant and checksum"},
-    {"digest", mc_cmd_digest, "digest STORE", "digest of the logical content (64 hex digits)"},
+    {"verify", mc_cmd_verify, "verify STORE [--progress-interval SECONDS]", "check every invariant and checksum"},
+    {"digest", mc_cmd_digest, "digest STORE [--progress-interval SECONDS]", "digest of the logical content (64 hex digits)"},
     {"get", mc_cmd_get, "get STORE KEY", "print the value of KEY"},
     {"scan", mc_cmd_scan,
      "scan STORE [--from KEY] [--to KEY] [--limit N] [--keys-only] [--count] [--format text|json]",

@@ -74,12 +74,9 @@ static int parse_args(const mc_cli_ctx *ctx, int argc, char **argv, mc_cmdline *
     if (cl->value[O_TIME_LIMIT] &&
         mc_parse_seconds("--time-limit", cl->value[O_TIME_LIMIT], &a->opts.time_limit, &err) != MC_OK)
         return mc_usage_error(ctx, "compact", "%s", err.msg);
-    if (cl->value[O_PROGRESS_INTERVAL] &&
-        (mc_parse_seconds("--progress-interval", cl->value[O_PROGRESS_INTERVAL], &a->opts.progress_interval,
-                          &err) != MC_OK ||
-         a->opts.progress_interval <= 0))
-        return mc_usage_error(ctx, "compact", "--progress-interval: \"%s\" is not a number of seconds above 0",
-                              cl->value[O_PROGRESS_INTERVAL]);
+    if ((rc = mc_opt_interval(ctx, "compact", cl->value[O_PROGRESS_INTERVAL], &a->opts.progress_interval)) !=
+        MC_EXIT_OK)
+        return rc;
     if (cl->value[O_PROGRESS] && !mc_progress_parse(cl->value[O_PROGRESS], &a->opts.progress))
         return mc_usage_error(ctx, "compact", "--progress: \"%s\" is not auto, bar, log or none",
                               cl->value[O_PROGRESS]);

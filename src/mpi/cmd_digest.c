@@ -12,6 +12,7 @@
 #include "mpiutil.h"
 #include "store_session.h"
 #include "view.h"
+#include "taskprogress.h"
 
 typedef struct key_ref {
     const uint8_t *p;
@@ -28,9 +29,11 @@ static void my_range(const mc_cli_ctx *ctx, const mc_keysplit *ks, key_ref *lo, 
 }
 
 /* This rank's share of M's content into *D; errors in *ERR, not logged. */
-static mc_status digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_digest *d,
-                              mc_err *err)
+static mc_status digest_range(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, double interval,
+                              mc_digest *d, mc_err *err)
 {
+    mc_task_progress tp;   /* in bytes: the share is about the store's bytes / ranks (keysplit.h) */
+    mc_task_progress_start(&tp, ctx, "digest", NULL, mc_manifest_total_bytes(m) / (uint64_t)ctx->size, interval);
     key_ref lo, end;
     mc_keysplit ks = {0};
     mc_view *v = NULL;
@@ -49,6 +52,7 @@ static mc_status digest_range(const mc_cli_ctx *ctx, const char *store, const mc
         if (end.p && mc_key_cmp(it.key, it.key_len, end.p, end.len) == 0)
             break;   /* the next rank's first key */
         mc_digest_add(d, it.key, it.key_len, it.value, it.value_len);
+        mc_task_progress_step(&tp, it.key_len + it.value_len, it.key_len + it.value_len);
     }
 cleanup:
     mc_view_close(&v);
@@ -60,7 +64,7 @@ cleanup:
  * When a rank fails and rank 0 sees that a commit moved the store to
  * another generation meanwhile (view.h), all ranks start over on it;
  * otherwise the failing ranks log their errors. Collective. */
-static int digest_store(const mc_cli_ctx *ctx, const char *store, mc_digest *d)
+static int digest_store(const mc_cli_ctx *ctx, const char *store, double interval, mc_digest *d)
 {
     for (int attempt = 0;; attempt++) {
         mc_manifest *m = NULL;
@@ -69,7 +73,7 @@ static int digest_store(const mc_cli_ctx *ctx, const char *store, mc_digest *d)
         mc_err err;
         mc_err_clear(&err);
         mc_digest_init(d);
-        mc_status st = digest_range(ctx, store, m, d, &err);
+        mc_status st = digest_range(ctx, store, m, interval, d, &err);
         bool ok = mc_alltrue(st == MC_OK, ctx->comm);
         bool retry = false;
         if (!ok && ctx->rank == 0)
@@ -86,18 +90,26 @@ static int digest_store(const mc_cli_ctx *ctx, const char *store, mc_digest *d)
     }
 }
 
+enum { O_PROGRESS_INTERVAL };
+static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false}};
+
 int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
 {
     mc_cmdline cl;
-    int rc = mc_cmdline_parse(ctx, argc, argv, NULL, 1, 1, &cl);
+    double interval = 0;
+    int rc = mc_cmdline_parse(ctx, argc, argv, specs, 1, 1, &cl);
     if (rc != MC_EXIT_OK)
         return rc;
+    if ((rc = mc_opt_interval(ctx, "digest", cl.value[O_PROGRESS_INTERVAL], &interval)) != MC_EXIT_OK) {
+        mc_cmdline_free(&cl);
+        return rc;
+    }
     const char *store = cl.pos[0];
     double t0 = MPI_Wtime();
     mc_digest d, total;
     mc_digest_init(&d);
     mc_digest_init(&total);
-    bool ok = digest_store(ctx, store, &d) == MC_EXIT_OK;
+    bool ok = digest_store(ctx, store, interval, &d) == MC_EXIT_OK;
     uint64_t mine[5] = {d.lane[0], d.lane[1], d.lane[2], d.lane[3], d.count}, sum[5] = {0};
     MPI_Reduce(mine, sum, 5, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
     if (ok && ctx->rank == 0) {

@@ -13,9 +13,10 @@
 #include "parse.h"
 #include "store.h"
 #include "store_session.h"
+#include "taskprogress.h"
 #include "units.h"
 
-enum { O_SEGMENTS, O_ITEMS, O_KEY, O_VALUE, O_DIST, O_OVERWRITE, O_DELETE, O_SEED };
+enum { O_SEGMENTS, O_ITEMS, O_KEY, O_VALUE, O_DIST, O_OVERWRITE, O_DELETE, O_SEED, O_PROGRESS_INTERVAL };
 static const mc_opt_spec specs[] = {
     [O_SEGMENTS] = {"segments", true, "N", "required", "level-0 segments to write (N >= 1)"},
     [O_ITEMS] = {"items", true, "N", "required", "items per segment (N >= 1)"},
@@ -25,6 +26,7 @@ static const mc_opt_spec specs[] = {
     [O_OVERWRITE] = {"overwrite", true, "F", "0", "fraction of items that overwrite a key of an earlier segment"},
     [O_DELETE] = {"delete", true, "F", "0", "fraction of items that delete such a key"},
     [O_SEED] = {"seed", true, "S", "1", "random seed"},
+    [O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"},
     {NULL, false},
 };
 
@@ -76,10 +78,11 @@ static int parse_opts(const mc_cli_ctx *ctx, const mc_cmdline *cl, mc_gen_opts *
 /* This rank's share: segments j = rank, rank + size, ...; descriptors
  * appended to OUT. Stops at the first failure (logged). */
 static bool write_share(const mc_cli_ctx *ctx, const char *store, const mc_gen_opts *o,
-                        uint64_t first_segno, uint64_t first_seq, mc_buf *out)
+                        uint64_t first_segno, uint64_t first_seq, double interval, mc_buf *out)
 {
-    double last_log = MPI_Wtime();
-    uint64_t done = 0, share = o->segments / (uint64_t)ctx->size + 1;
+    mc_task_progress tp;
+    uint64_t share = (o->segments + (uint64_t)ctx->size - 1) / (uint64_t)ctx->size;
+    mc_task_progress_start(&tp, ctx, "gen", "segments", share, interval);
     for (uint64_t j = (uint64_t)ctx->rank; j < o->segments; j += (uint64_t)ctx->size) {
         char path[MC_PATH_MAX];
         mc_store_seg_path(store, first_segno + j, path);
@@ -89,16 +92,13 @@ static bool write_share(const mc_cli_ctx *ctx, const char *store, const mc_gen_o
         mc_status st = mc_gen_segment(o, j, first_seq, path, first_segno + j, &meta, &err);
         if (st == MC_OK)
             st = mc_seg_meta_encode(out, &meta, &err);
+        uint64_t bytes = meta.bytes;
         mc_seg_meta_clear(&meta);
         if (st != MC_OK) {
             mc_log_err(ctx, &err);
             return false;
         }
-        done++;
-        if (ctx->rank == 0 && MPI_Wtime() - last_log > 5) {
-            last_log = MPI_Wtime();
-            mc_log(ctx, "gen: rank 0 wrote %" PRIu64 " of about %" PRIu64 " segments", done, share);
-        }
+        mc_task_progress_step(&tp, 1, bytes);
     }
     return true;
 }
@@ -152,7 +152,9 @@ int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx)
     mc_buf mine = {0};
     void *all = NULL;
     uint64_t *lens = NULL;
-    if ((rc = parse_opts(ctx, &cl, &o)) != MC_EXIT_OK)
+    double interval = 0;
+    if ((rc = parse_opts(ctx, &cl, &o)) != MC_EXIT_OK ||
+        (rc = mc_opt_interval(ctx, "gen", cl.value[O_PROGRESS_INTERVAL], &interval)) != MC_EXIT_OK)
         goto cleanup;
     if ((rc = mc_session_open(ctx, store, "gen", &s)) != MC_EXIT_OK)
         goto cleanup;
@@ -167,7 +169,7 @@ int mc_cmd_gen(int argc, char **argv, const mc_cli_ctx *ctx)
     if (ctx->rank == 0)
         mc_log(ctx, "gen: %s: writing %" PRIu64 " segments of %" PRIu64 " items on %d rank(s)", store,
                o.segments, o.items, ctx->size);
-    bool ok = mc_alltrue(write_share(ctx, store, &o, first_segno, first_seq, &mine), ctx->comm);
+    bool ok = mc_alltrue(write_share(ctx, store, &o, first_segno, first_seq, interval, &mine), ctx->comm);
     uint64_t bytes = 0, items = 0;
     if (ok) {
         ok = mc_gather_bytes(mine.p, mine.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;

@@ -13,6 +13,7 @@
 #include "mpiutil.h"
 #include "store.h"
 #include "store_session.h"
+#include "taskprogress.h"
 #include "view.h"
 
 /* Problems as lines in a buffer. */
@@ -53,10 +54,14 @@ static void compare(mc_buf *probs, const char *path, const mc_seg_meta *want, co
 }
 
 /* Entries k = rank, rank + size, ... in manifest order. */
-static uint64_t verify_share(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, mc_buf *probs)
+static uint64_t verify_share(const mc_cli_ctx *ctx, const char *store, const mc_manifest *m, double interval,
+                             mc_buf *probs)
 {
     uint64_t items = 0, k = 0;
     const mc_params *p = mc_manifest_params(m);
+    mc_task_progress tp;
+    uint64_t share = ((uint64_t)mc_manifest_count(m) + (uint64_t)ctx->size - 1) / (uint64_t)ctx->size;
+    mc_task_progress_start(&tp, ctx, "verify", "segments", share, interval);
     for (unsigned l = 0; l < p->levels; l++) {
         size_t n = mc_manifest_level_count(m, l);
         for (size_t i = 0; i < n; i++, k++) {
@@ -78,6 +83,7 @@ static uint64_t verify_share(const mc_cli_ctx *ctx, const char *store, const mc_
                 items += got.nitems;
             }
             mc_seg_meta_clear(&got);
+            mc_task_progress_step(&tp, 1, want->bytes);
         }
     }
     return items;
@@ -128,7 +134,7 @@ typedef enum { V_OK, V_FAILED, V_RETRY } verdict;
  * it is V_RETRY: problems found while a commit moved the store to another
  * generation (files of the old one may be gone, view.h). Collective; the
  * verdict is the same on every rank. */
-static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_attempt)
+static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_attempt, double interval)
 {
     mc_manifest *m = NULL;
     mc_buf probs = {0}, notes = {0};
@@ -147,7 +153,7 @@ static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_a
         if (mc_store_list_orphans(store, m, orphan_found, &sink, &err) != MC_OK)
             problem(&probs, "%s", err.msg);
     }
-    uint64_t items = verify_share(ctx, store, m, &probs), total_items = 0;
+    uint64_t items = verify_share(ctx, store, m, interval, &probs), total_items = 0;
     MPI_Reduce(&items, &total_items, 1, MPI_UINT64_T, MPI_SUM, 0, ctx->comm);
     bool ok = mc_gather_bytes(probs.p, probs.n, &all, &lens, 0, ctx->comm) == MPI_SUCCESS;
     uint64_t verdict_u = V_FAILED;
@@ -179,15 +185,23 @@ static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_a
     return v;
 }
 
+enum { O_PROGRESS_INTERVAL };
+static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false}};
+
 int mc_cmd_verify(int argc, char **argv, const mc_cli_ctx *ctx)
 {
     mc_cmdline cl;
-    int rc = mc_cmdline_parse(ctx, argc, argv, NULL, 1, 1, &cl);
+    double interval = 0;
+    int rc = mc_cmdline_parse(ctx, argc, argv, specs, 1, 1, &cl);
     if (rc != MC_EXIT_OK)
         return rc;
+    if ((rc = mc_opt_interval(ctx, "verify", cl.value[O_PROGRESS_INTERVAL], &interval)) != MC_EXIT_OK) {
+        mc_cmdline_free(&cl);
+        return rc;
+    }
     verdict v = V_RETRY;
     for (int attempt = 0; v == V_RETRY; attempt++)
-        v = verify_once(ctx, cl.pos[0], attempt + 1 >= MC_VIEW_ATTEMPTS);
+        v = verify_once(ctx, cl.pos[0], attempt + 1 >= MC_VIEW_ATTEMPTS, interval);
     mc_cmdline_free(&cl);
     return v == V_OK ? MC_EXIT_OK : MC_EXIT_FAIL;
 }

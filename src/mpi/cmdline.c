@@ -136,6 +136,14 @@ int mc_opt_u64(const mc_cli_ctx *ctx, const char *command, const char *option, c
     return opt_num(ctx, command, option, value, out, mc_parse_u64);
 }
 
+int mc_opt_interval(const mc_cli_ctx *ctx, const char *command, const char *value, double *out)
+{
+    mc_err err;
+    if (value && (mc_parse_seconds("--progress-interval", value, out, &err) != MC_OK || *out <= 0))
+        return mc_usage_error(ctx, command, "--progress-interval: \"%s\" is not a number of seconds above 0", value);
+    return MC_EXIT_OK;
+}
+
 int mc_opt_size(const mc_cli_ctx *ctx, const char *command, const char *option, const char *value, uint64_t *out)
 {
     return opt_num(ctx, command, option, value, out, mc_parse_size);

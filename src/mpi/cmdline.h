@@ -47,5 +47,7 @@ int mc_usage_error(const mc_cli_ctx *ctx, const char *command, const char *fmt, 
  * A NULL VALUE (option not given) leaves *out untouched and succeeds. */
 int mc_opt_u64(const mc_cli_ctx *ctx, const char *command, const char *option, const char *value, uint64_t *out);
 int mc_opt_size(const mc_cli_ctx *ctx, const char *command, const char *option, const char *value, uint64_t *out);
+/* --progress-interval: seconds above 0, fractions allowed. */
+int mc_opt_interval(const mc_cli_ctx *ctx, const char *command, const char *value, double *out);
 
 #endif

@@ -87,7 +87,7 @@ static void format_levels(const mc_progress_snap *s, char *out, size_t size)
 }
 
 /* "12s", "3m04s", "1h02m", or "?" */
-static void format_eta(double rate, uint64_t pending, char *out, size_t size)
+void mc_progress_eta(double rate, uint64_t pending, char *out, size_t size)
 {
     if (rate <= 0) {
         snprintf(out, size, "?");
@@ -117,7 +117,7 @@ static void print(mc_progress *p, const mc_progress_snap *s, double t, bool fina
         left = (double)s->pending_bytes;
     double percent = p->known > 0 ? 100.0 * done / p->known : 0.0;
     snprintf(pct, sizeof pct, "%.0f%%", final ? 100.0 : percent > 99 ? 99.0 : percent);
-    format_eta(rate, (uint64_t)(left > 0 ? left : 0), eta, sizeof eta);
+    mc_progress_eta(rate, (uint64_t)(left > 0 ? left : 0), eta, sizeof eta);
     if (p->mode == MC_PROGRESS_BAR) {
         fprintf(p->f, "\r\033[Kcompact [levels %s] done %llu inflight %llu%s %s %s eta %s%s",
                 levels, (unsigned long long)s->done, (unsigned long long)s->inflight,

@@ -51,5 +51,8 @@ void mc_progress_update(mc_progress *p, const mc_progress_snap *snap);
 /* The final state, always printed (except mode none); ends the bar's line. */
 void mc_progress_finish(mc_progress *p, const mc_progress_snap *snap);
 void mc_progress_destroy(mc_progress **p);
+/* "40s", "1m20s", "2h05m", or "?" when RATE (units per second) is 0: the
+ * time PENDING units take at RATE. */
+void mc_progress_eta(double rate, uint64_t pending, char *out, size_t size);
 
 #endif

@@ -30,6 +30,11 @@ run_ok mc compact "$S" --progress log --progress-interval 0.05 --report "$MC_TMP
 assert_grep '^[0-9T:-]+ compact: levels [0-9/]+ done [0-9]+ inflight [0-9]+ failed 0 read [0-9.]+ [KMGT]?i?B [0-9]+% [0-9.]+ [KMGT]?i?B/s eta ' "$MC_ERR" "compact --progress log line"
 grep 'compact: levels' "$MC_ERR" | tail -n 1 | grep -q ' 100% .*(finished)$' || fail "the last progress line is not finished at 100%"
 expect_fail 2 mc compact "$S" --progress-interval 0
+# gen, verify and digest take the interval too (their lines need a run
+# longer than it: a short one prints none, so only the option is checked).
+run_ok mc verify "$S" --progress-interval 0.01
+run_ok mc digest "$S" --progress-interval=0.01
+expect_fail 2 mc digest "$S" --progress-interval -1
 # The report's provenance (docs/COMPACT.md, "Report").
 py - "$MC_TMP/report.json" "$S" "$NP" <<'PY' || fail "compact --report provenance"
 import json, os, re, sys
