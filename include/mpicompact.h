@@ -11,8 +11,13 @@
  * Conventions: every fallible function returns an mc_status and fills an
  * mc_err (ERR may be NULL) with a message naming the file and the problem;
  * results come back through out-parameters. Nothing here prints, exits or
- * aborts, and the library keeps no global state: separate handles may be
- * used from separate threads (HDF5 itself must then be thread-safe). */
+ * aborts, and the library keeps no global state of its own: every handle
+ * carries what it needs (separate handles may be used from separate
+ * threads if HDF5 itself is thread-safe). One process-wide effect: the first
+ * call that touches HDF5 turns off HDF5's automatic printing of error stacks
+ * (H5Eset_auto2 on H5E_DEFAULT), since errors come back as mc_err messages
+ * instead; an application that wants HDF5 to print its own errors turns it
+ * back on after that first call. */
 #ifndef MPICOMPACT_H
 #define MPICOMPACT_H
 
