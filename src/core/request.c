@@ -112,6 +112,27 @@ cleanup:
     return st;
 }
 
+/* A guard matters only for keys inside [lo, hi]: the rest are dropped, in
+ * place, keeping their order. */
+mc_status mc_request_trim_guards(mc_request *req, mc_err *err)
+{
+    (void)err;
+    size_t kept = 0;
+    for (size_t i = 0; i < req->nguards; i++) {
+        mc_guard *g = &req->guards[i];
+        bool below = (req->flags & MC_REQ_HAS_LO) && mc_key_cmp(g->hi.p, g->hi.len, req->lo.p, req->lo.len) < 0;
+        bool above = (req->flags & MC_REQ_HAS_HI) && mc_key_cmp(g->lo.p, g->lo.len, req->hi.p, req->hi.len) > 0;
+        if (below || above) {
+            mc_key_clear(&g->lo);
+            mc_key_clear(&g->hi);
+        } else {
+            req->guards[kept++] = *g;
+        }
+    }
+    req->nguards = kept;
+    return MC_OK;
+}
+
 uint64_t mc_request_max_outputs(const mc_request *req)
 {
     uint64_t bytes = 0;
