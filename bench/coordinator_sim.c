@@ -372,7 +372,7 @@ int main(int argc, char **argv)
             if (++S.load[rank] == SIM_INFLIGHT)
                 S.nfree--;
         }
-        if (S.s.lc.nflights == 0)
+        if (S.s.lc.nflights == 0 && S.s.dry)
             break;
         if (answer_all(&S, &err) != MC_OK)
             goto cleanup;

@@ -23,10 +23,29 @@
 
 #include "request.h"
 
+/* The width of one merge (docs/COMPACTION.md): a merge's inputs cost a
+ * worker MC_INPUT_MEM_COST each (a small segment: MC_INPUT_MEM_FIXED plus
+ * its bytes), and one merge may cost up to mem_budget; it also opens one
+ * file per input, within RLIMIT_NOFILE less MC_MERGE_FD_RESERVE.
+ * MC_INPUT_MEM_COST is a conservative figure of the reader's window and
+ * buffers; switch it to the reader's own figure (compaction.h) when the
+ * reader publishes one. */
+#define MC_INPUT_MEM_COST ((uint64_t)2 << 20)
+#define MC_INPUT_MEM_FIXED ((uint64_t)256 << 10)
+#define MC_MERGE_MEM_BUDGET ((uint64_t)512 << 20)
+#define MC_MERGE_FD_RESERVE 64u
+
 typedef struct mc_picker_opts {
     bool full;
     size_t max_guards;      /* more guards than this: keep deletes (0 = 1024) */
+    uint64_t mem_budget;    /* input cost one merge may hold (0 = MC_MERGE_MEM_BUDGET) */
+    size_t max_fds;         /* inputs one merge may open (0 = mc_merge_fd_limit()) */
 } mc_picker_opts;
+
+/* What one input of a merge is taken to cost a worker, in bytes. */
+uint64_t mc_merge_input_cost(const mc_seg_meta *e);
+/* Inputs one merge may open: RLIMIT_NOFILE (soft) less MC_MERGE_FD_RESERVE. */
+size_t mc_merge_fd_limit(void);
 
 typedef struct mc_picker mc_picker;
 
@@ -44,6 +63,11 @@ mc_status mc_picker_next(mc_picker *p, mc_request **out, mc_err *err);
 void mc_picker_release(mc_picker *p, const mc_request *req);
 /* Like release, but the inputs stay busy for good (no later pick takes them). */
 void mc_picker_quarantine(mc_picker *p, const mc_request *req);
+
+/* True when the last mc_picker_next returned nothing only because it made
+ * its quota of moves (call again: there may be more), not because nothing
+ * can start now. */
+bool mc_picker_yielded(const mc_picker *p);
 
 size_t mc_picker_inflight(const mc_picker *p);
 uint64_t mc_picker_moves(const mc_picker *p);

@@ -159,7 +159,7 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
     if (st != MC_OK)
         return st;
     if (!req) {
-        s->dry = true;
+        s->dry = !mc_picker_yielded(s->picker);   /* yielded after its moves: more to come */
         return MC_OK;
     }
     return unit_start(s, req, mc_sched_slices_wanted(req, idle, single), out, err);

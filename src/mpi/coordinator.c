@@ -594,8 +594,10 @@ static void main_loop(coord *c)
             if (c->fatal)
                 return;
         }
-        if (c->s.lc.nflights == 0)
+        if (c->s.lc.nflights == 0 && (c->s.dry || c->stop_picking))
             return;   /* nothing running or waiting, and nothing to pick */
+        if (!c->s.dry && !c->stop_picking && job_has_room(c))
+            continue;   /* the picker yielded after a quota of moves: messages first, then more */
         MPI_Status status;
         if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status,
                             c->draining ? NULL : &mc_drain_requested, WAIT_SLICE)) {
