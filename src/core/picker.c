@@ -256,6 +256,15 @@ size_t mc_merge_fd_limit(void)
     return rl.rlim_cur > MC_MERGE_FD_RESERVE + 16 ? (size_t)(rl.rlim_cur - MC_MERGE_FD_RESERVE) : 16;
 }
 
+void mc_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);   /* best effort: the width follows what is granted */
+    }
+}
+
 uint64_t mc_merge_input_cost(const mc_seg_meta *e)
 {
     uint64_t small = MC_INPUT_MEM_FIXED + e->bytes;
@@ -495,8 +504,8 @@ cleanup:
 typedef enum { TRY_SKIP, TRY_PICKED, TRY_MOVED } try_result;
 
 #define MAX_TRIES 256   /* free candidates one search of a level tries before giving up for now */
+#define MAX_VISITS 4096 /* entries (busy ones too) one search of a level walks past */
 #define MAX_MOVES 256   /* moves one mc_picker_next makes before it yields (mc_picker_yielded) */
-#define RUN_SLACK 64    /* inputs a merge-tree round leaves room for: its outputs (one per slice) */
 
 static void hull_init(cand *c, const mc_seg_meta *e)
 {
@@ -609,9 +618,10 @@ static mc_status gather_l0(mc_picker *p, cand *c, const mc_seg_meta *e, uint64_t
  * of rounds grows with the logarithm of the count, not the count. */
 static void narrow_to_round(const mc_picker *p, cand *c, uint64_t cost, bool capped)
 {
-    /* What the final pass must shed, plus room for this round's outputs. */
-    uint64_t shed_cost = cost > p->mem_budget ? cost - p->mem_budget + RUN_SLACK * MC_INPUT_MEM_COST : 0;
-    size_t shed_count = c->nups > p->max_fds ? c->nups - p->max_fds + RUN_SLACK : 0;
+    /* What the final pass must shed, plus room (an eighth of the width)
+     * for this round's outputs, one per slice. */
+    uint64_t shed_cost = cost > p->mem_budget ? cost - p->mem_budget + p->mem_budget / 8 : 0;
+    size_t shed_count = c->nups > p->max_fds ? c->nups - p->max_fds + p->max_fds / 8 : 0;
     uint64_t taken_cost = 0;
     size_t n = 0;
     while (n < c->nups) {
@@ -719,22 +729,24 @@ static size_t cursor_start(const mc_picker *p, unsigned l)
 }
 
 /* Level L from its cursor (level 0: the segno after the last one visited;
- * deeper: a key), wrapping once, trying at most MAX_TRIES free candidates:
- * a search never walks a whole level to decide. */
+ * deeper: a key), wrapping once, trying at most MAX_TRIES free candidates
+ * among at most MAX_VISITS entries: a search never walks a whole level to
+ * decide. (With nothing in flight nothing is busy, so a search that finds
+ * nothing has tried every candidate that could start.) */
 static mc_status search_level(mc_picker *p, unsigned l, try_result *res, mc_request **out, mc_err *err)
 {
     *res = TRY_SKIP;
     size_t n = mc_manifest_level_count(p->m, l);
     size_t start = l == 0 ? mc_manifest_level0_from(p->m, p->l0_cursor + 1) : cursor_start(p, l);
     size_t tries = 0;
-    for (size_t k = 0; k < n && tries < MAX_TRIES; k++) {
+    for (size_t k = 0; k < n && k < MAX_VISITS && tries < MAX_TRIES; k++) {
         const mc_seg_meta *e = mc_manifest_level_at(p->m, l, (start + k) % n);
+        if (l == 0)
+            p->l0_cursor = e->segno;   /* busy ones too: the next search starts past them */
         if (taken(p, e->segno))
             continue;
         tries++;
-        if (l == 0) {
-            p->l0_cursor = e->segno;
-        } else {
+        if (l > 0) {
             mc_status st = mc_key_set(&p->cursor[l], e->max_key, e->max_key_len, err);
             if (st != MC_OK)
                 return st;

@@ -3,14 +3,22 @@
  * Levels: level 0 is over its limit while count - pending > l0_limit; level
  * i >= 1 while bytes - pending_bytes > segment_size * fanout^i; the deepest
  * level (levels - 1) has no limit. Levels are tried most-over-limit first.
- * Candidate: an upper segment (level 0: oldest first; deeper: a rotating key
- * cursor, wrapping once) plus every overlapping segment of the next level, at
- * most fanout + 1 of them (more: sticky, output stops at the last lower
- * taken). A candidate is skipped, and the search goes on in the level, when
- * any input is busy (input of an in-flight compaction, or quarantined) or
- * when its key span intersects the span of an in-flight compaction writing
- * to the same level: this is what lets several level-0 compactions run at
- * once safely (docs/COMPACTION.md).
+ * Candidate: an upper segment (level 0: from a segno cursor; deeper: a
+ * rotating key cursor, wrapping once) plus every overlapping segment of the
+ * next level, at most fanout + 1 of them (more: sticky, output stops at the
+ * last lower taken). Level 0: the upper takes along every free level-0
+ * segment overlapping the batch's growing range (found through the
+ * manifest's key-range index) and every level-1 segment under them, as wide
+ * as one merge may be (memory budget over per-input cost, file
+ * descriptors); when more overlap than that, a round of a merge tree merges
+ * some of them into level 0 first (docs/COMPACTION.md).
+ * A candidate is skipped, and the search goes on in the level, when any
+ * input is busy (input of an in-flight compaction, or quarantined) or when
+ * its key span intersects the span of an in-flight compaction writing to the
+ * same level: this is what lets several level-0 compactions run at once
+ * safely. A search tries a bounded number of candidates; a call makes a
+ * bounded number of moves (then mc_picker_yielded): no decision walks a
+ * whole level.
  * An upper with no overlapping lowers moves down by relabelling (applied to
  * the manifest at once, no request), unless it holds deletes and the target
  * is the bottom level. Full mode (compact --full): every level above the
@@ -46,6 +54,9 @@ typedef struct mc_picker_opts {
 uint64_t mc_merge_input_cost(const mc_seg_meta *e);
 /* Inputs one merge may open: RLIMIT_NOFILE (soft) less MC_MERGE_FD_RESERVE. */
 size_t mc_merge_fd_limit(void);
+/* Raises the soft RLIMIT_NOFILE to the hard limit (best effort; compact
+ * calls it on every rank before the width is chosen). */
+void mc_raise_fd_limit(void);
 
 typedef struct mc_picker mc_picker;
 
