@@ -483,8 +483,10 @@ static void test_l0_batches(void **state)
 }
 
 /* The width of one merge: 70 overlapping level-0 segments where a merge may
- * open 64 inputs are one round of the merge tree (64 of them merged into
- * level 0, not cut at segment_size, no lowers), and the rest wait for it;
+ * open 64 inputs are one round of the merge tree (the oldest 70 - 64 + 64/8
+ * = 14 of them merged into level 0, not cut at segment_size, no lowers: what
+ * the final pass must shed plus room for the round's outputs), and the rest
+ * wait for it;
  * where it may open 128 they are one pass with every level-1 segment below
  * them. A lone upper takes fanout + 1 lowers, sticky past them. */
 static void test_l0_batch_bounds(void **state)
@@ -504,9 +506,9 @@ static void test_l0_batch_bounds(void **state)
     mc_request *a = NULL, *b = NULL, *c = NULL;
     assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
     assert_non_null(a);
-    assert_int_equal(a->nuppers, 64);
-    assert_int_equal(a->ninputs, 64);
-    for (size_t i = 0; i < 64; i++)
+    assert_int_equal(a->nuppers, 14);
+    assert_int_equal(a->ninputs, 14);
+    for (size_t i = 0; i < 14; i++)
         assert_int_equal(a->inputs[i].segno, 1 + i);
     assert_int_equal(a->upper_level, 0);
     assert_int_equal(a->out_level, 0);
@@ -520,7 +522,7 @@ static void test_l0_batch_bounds(void **state)
     assert_true(b->flags & MC_REQ_STICKY);
     assert_int_equal(b->inputs[3].segno, 302);
     assert_int_equal(mc_picker_next(p, &c, NULL), MC_OK);
-    assert_null(c);   /* 65 .. 70 wait for the round over their range */
+    assert_null(c);   /* 15 .. 70 wait for the round over their range */
     mc_picker_release(p, a);
     mc_picker_release(p, b);
     mc_request_clear(a);
