@@ -381,7 +381,7 @@ int main(int argc, char **argv)
                 goto cleanup;
             if (!f)
                 break;
-            f->rank = rank;
+            mc_lc_flight_run(&S.s.lc, f, rank);
             if (++S.load[rank] == SIM_INFLIGHT)
                 S.nfree--;
         }

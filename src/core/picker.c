@@ -107,6 +107,7 @@ typedef struct region {
 
 typedef struct flight {
     uint64_t id;
+    bool dead;               /* released: a hole until p->fl is compacted */
     unsigned upper_level;
     size_t upper_count;
     uint64_t upper_bytes;
@@ -134,8 +135,8 @@ struct mc_picker {
     size_t q_count[MC_LEVELS_MAX];
     uint64_t q_bytes[MC_LEVELS_MAX];
     mc_key cursor[MC_LEVELS_MAX];   /* p == NULL: from the start */
-    flight *fl;
-    size_t nfl, capfl;
+    flight *fl;             /* in ascending id (ids only grow), with holes */
+    size_t nfl, capfl, nholes;
     uint64_t next_id, moves;
 };
 
@@ -836,12 +837,31 @@ bool mc_picker_yielded(const mc_picker *p)
 
 /* ---- completion ---- */
 
+/* Binary search: p->fl is in ascending id (holes keep theirs). */
 static flight *find_flight(mc_picker *p, uint64_t id)
 {
+    size_t lo = 0, hi = p->nfl;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->fl[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->nfl && p->fl[lo].id == id && !p->fl[lo].dead ? &p->fl[lo] : NULL;
+}
+
+/* Drops the holes when they outnumber the live entries: O(1) amortized. */
+static void compact_flights(mc_picker *p)
+{
+    if (p->nholes * 2 <= p->nfl)
+        return;
+    size_t n = 0;
     for (size_t i = 0; i < p->nfl; i++)
-        if (p->fl[i].id == id)
-            return &p->fl[i];
-    return NULL;
+        if (!p->fl[i].dead)
+            p->fl[n++] = p->fl[i];
+    p->nfl = n;
+    p->nholes = 0;
 }
 
 static void finish(mc_picker *p, const mc_request *req, bool quarantine)
@@ -864,8 +884,12 @@ static void finish(mc_picker *p, const mc_request *req, bool quarantine)
         mc_interval iv = region_interval(f, r);
         mc_ivtree_erase(&p->regions[f->regions[r].level], &iv);
     }
+    uint64_t id = f->id;
     flight_clear(f);
-    *f = p->fl[--p->nfl];
+    f->id = id;   /* a hole keeps its id: the array stays in order */
+    f->dead = true;
+    p->nholes++;
+    compact_flights(p);
 }
 
 void mc_picker_release(mc_picker *p, const mc_request *req)
@@ -880,7 +904,7 @@ void mc_picker_quarantine(mc_picker *p, const mc_request *req)
 
 size_t mc_picker_inflight(const mc_picker *p)
 {
-    return p->nfl;
+    return p->nfl - p->nholes;
 }
 
 uint64_t mc_picker_moves(const mc_picker *p)

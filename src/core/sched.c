@@ -144,7 +144,7 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
 {
     *out = NULL;
     mc_lc_end_doomed_waiting(&s->lc);
-    for (size_t i = 0; i < s->lc.nflights; i++) {
+    for (size_t i = 0; i < s->lc.nflights && s->lc.nwaiting > 0; i++) {
         mc_flight *f = s->lc.flights[i];
         if (f->rank < 0 && (f->avoid_rank != rank || nlive <= 1) && !(leave_slices && f->u->nparts > 1)) {
             *out = f;

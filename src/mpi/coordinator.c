@@ -191,7 +191,7 @@ static void test_sends(coord *c)
 static void send_request(coord *c, flight *f, int rank)
 {
     /* In flight before it is sent: the answer may come before Isend returns. */
-    f->rank = rank;
+    mc_lc_flight_run(&c->s.lc, f, rank);
     c->running++;
     c->load[rank]++;
     if (!grow((void **)&c->sends, &c->cap_sends, c->nsends + 1, sizeof *c->sends)) {
@@ -315,7 +315,7 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, u->failures);
     unit_quarantine(c, u);
     /* Its other slices waiting to run are dropped; running ones end when they answer. */
-    f->rank = 0;   /* not waiting: ends last, below */
+    mc_lc_flight_run(&c->s.lc, f, 0);   /* not waiting: ends last, below */
     mc_lc_end_waiting_of(&c->s.lc, u);
     mc_lc_flight_end(&c->s.lc, mc_lc_index(&c->s.lc, f));
 }
@@ -532,7 +532,7 @@ static int poll_hook(void *ctx)
 
 static void run_local(coord *c, flight *f)
 {
-    f->rank = 0;
+    mc_lc_flight_run(&c->s.lc, f, 0);
     c->running++;
     c->local_busy = true;
     c->local = f;
