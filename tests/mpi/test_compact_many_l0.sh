@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# compact --full at NP ranks over many tiny level-0 segments (a few hundred
-# to 2,000; half with keys over the whole key space, half sequential, with
+# compact --full at NP ranks over many tiny level-0 segments (300 to 1,200;
+# half with keys over the whole key space, half sequential, with
 # overwrites and deletes): level 0 is merged in one pass as wide as memory
 # and file descriptors allow, so the write amplification of --full into an
 # empty tree is at most 1.1; the content equals the reference model (the
@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 
 store=$MC_TMP/store
-n=$((300 + RANDOM % 1700))
+n=$((300 + RANDOM % 900))
 half=$((n / 2))
 run_ok mc init "$store" --l0-limit 4
 run_ok mc gen "$store" --segments "$half" --items 40 --key-size 8:16 --value-size 8:32 \
