@@ -89,6 +89,8 @@ mc_status mc_lc_remove_outputs(mc_lc *lc, const mc_request *req)
 
 static void unit_end(mc_lc *lc, mc_unit *u)
 {
+    if (u->doomed)
+        lc->ndoomed--;
     if (u->quarantine)
         lc->ops->quarantine(lc->ctx, u->orig);
     else if (!u->applied)
@@ -121,8 +123,10 @@ void mc_lc_unit_doom(mc_lc *lc, mc_unit *u, bool quarantine)
 {
     if (u->applied)
         return;
-    if (!u->doomed)
+    if (!u->doomed) {
         unit_forget_parts(lc, u);
+        lc->ndoomed++;
+    }
     u->doomed = true;
     u->quarantine = u->quarantine || quarantine;
 }
@@ -163,6 +167,7 @@ static mc_flight *flight_add(mc_lc *lc, mc_flight *f, mc_unit *u, size_t part, m
     f->sent.id = ++lc->next_id;
     f->rank = -1;
     f->avoid_rank = -1;
+    lc->nwaiting++;
     u->nlive++;
     lc->flights[lc->nflights++] = f;
     return f;
@@ -202,6 +207,13 @@ mc_status mc_lc_unit_start(mc_lc *lc, mc_request *orig, mc_request *slices, size
     return MC_OK;
 }
 
+void mc_lc_flight_run(mc_lc *lc, mc_flight *f, int rank)
+{
+    if (f->rank < 0 && rank >= 0)
+        lc->nwaiting--;
+    f->rank = rank;
+}
+
 ssize_t mc_lc_find(const mc_lc *lc, uint64_t id)
 {
     for (size_t i = 0; i < lc->nflights; i++)
@@ -227,6 +239,8 @@ void mc_lc_flight_end(mc_lc *lc, size_t idx)
 {
     mc_flight *f = lc->flights[idx];
     mc_unit *u = f->u;
+    if (f->rank < 0)
+        lc->nwaiting--;
     mc_request_clear(&f->sent);
     free(f);
     lc->flights[idx] = lc->flights[--lc->nflights];
@@ -267,6 +281,8 @@ bool mc_lc_requeue(mc_lc *lc, size_t idx, bool no_more)
     uint64_t first = lc->ops->alloc_segnos(lc->ctx, f->sent.nsegnos);
     for (size_t i = 0; i < f->sent.nsegnos; i++)
         f->sent.segnos[i] = first + i;
+    if (f->rank >= 0)
+        lc->nwaiting++;
     f->rank = -1;
     return true;
 }
@@ -305,6 +321,8 @@ void mc_lc_end_waiting_of(mc_lc *lc, const mc_unit *u)
 
 void mc_lc_end_doomed_waiting(mc_lc *lc)
 {
+    if (lc->ndoomed == 0 || lc->nwaiting == 0)
+        return;
     for (size_t i = lc->nflights; i-- > 0;)
         if (lc->flights[i]->rank < 0 && lc->flights[i]->u->doomed)
             mc_lc_flight_end(lc, i);

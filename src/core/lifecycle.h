@@ -82,6 +82,8 @@ typedef struct mc_lc {
     mc_flight **flights;    /* waiting and running */
     size_t nflights, cap;
     uint64_t next_id;       /* last wire id given */
+    size_t nwaiting;        /* flights with rank < 0 (mc_lc_flight_run sends one) */
+    size_t ndoomed;         /* doomed units not ended yet */
     uint64_t refused;       /* removals refused by the gate (each one a bug caught) */
 } mc_lc;
 
@@ -101,6 +103,9 @@ mc_status mc_lc_remove_outputs(mc_lc *lc, const mc_request *req);
  * takes nothing. */
 mc_status mc_lc_unit_start(mc_lc *lc, mc_request *orig, mc_request *slices, size_t n,
                            mc_flight **first, mc_err *err);
+
+/* Flight F now runs on RANK (>= 0): the one way a caller sets a rank. */
+void mc_lc_flight_run(mc_lc *lc, mc_flight *f, int rank);
 
 ssize_t mc_lc_find(const mc_lc *lc, uint64_t id);
 size_t mc_lc_index(const mc_lc *lc, const mc_flight *f);

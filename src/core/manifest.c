@@ -1,4 +1,5 @@
-/* manifest: in-memory index of live segments: per-level sorted arrays plus a segno hash (manifest.h). */
+/* manifest: in-memory index of live segments: per-level sorted arrays (gap
+ * buffers), a key-range index of level 0 and a segno hash (manifest.h). */
 #include "manifest.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "ivtree.h"
 #include "mix.h"
 
 /* Entries: each is one allocation, the descriptor followed by its two keys
@@ -15,16 +17,37 @@ typedef struct slot {
     mc_seg_meta *e;
 } slot;
 
+/* A level is a gap buffer: entries [0, gap) at v[0..gap), entries [gap, n)
+ * at v[gap + cap - n ..cap). Edits move the gap to where they happen, so a
+ * run of edits that walks along the level (picks and moves follow cursors)
+ * costs O(1) each instead of a memmove of the whole level. */
 typedef struct level {
     mc_seg_meta **v;   /* level 0: ascending segno; deeper: ascending min_key */
-    size_t n, cap;
+    size_t n, cap, gap;
     uint64_t bytes, items;
 } level;
+
+static mc_seg_meta *lat(const level *l, size_t i)
+{
+    return l->v[i < l->gap ? i : i + (l->cap - l->n)];
+}
+
+/* Moves the gap to start at POS (0 <= POS <= n). */
+static void gap_move(level *l, size_t pos)
+{
+    size_t g = l->cap - l->n;
+    if (pos < l->gap)
+        memmove(l->v + pos + g, l->v + pos, (l->gap - pos) * sizeof *l->v);
+    else if (pos > l->gap)
+        memmove(l->v + l->gap, l->v + l->gap + g, (pos - l->gap) * sizeof *l->v);
+    l->gap = pos;
+}
 
 struct mc_manifest {
     mc_params params;
     uint64_t generation, next_segno, next_seq;
     level lv[MC_LEVELS_MAX];
+    mc_ivtree l0;         /* level 0 by key range */
     slot *hash;           /* open addressing, linear probing, e NULL = empty */
     size_t hcap, hcount;  /* hcap a power of two, hcount <= hcap / 2 */
     uint64_t total_bytes;
@@ -177,6 +200,7 @@ static mc_status level_reserve(level *l, size_t n, mc_err *err)
     size_t ncap = l->cap ? l->cap : 16;
     while (ncap < n)
         ncap *= 2;
+    gap_move(l, l->n);   /* the gap at the end: the entries are v[0..n) */
     mc_seg_meta **v = realloc(l->v, ncap * sizeof *v);
     if (!v)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory growing a level to %zu segments",
@@ -199,7 +223,7 @@ static size_t partition_point(const level *l, past_fn past, const void *ctx)
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (past(l->v[mid], ctx))
+        if (past(lat(l, mid), ctx))
             hi = mid;
         else
             lo = mid + 1;
@@ -244,15 +268,15 @@ static const mc_seg_meta *level_conflict(const level *l, const mc_seg_meta *e)
 {
     keyref k = {e->min_key, e->min_key_len};
     size_t pos = l->n;   /* past the last entry: the common case of appending */
-    if (pos > 0 && min_gt(l->v[pos - 1], &k))
+    if (pos > 0 && min_gt(lat(l, pos - 1), &k))
         pos = partition_point(l, min_gt, &k);
     if (pos > 0) {
-        const mc_seg_meta *prev = l->v[pos - 1];
+        const mc_seg_meta *prev = lat(l, pos - 1);
         if (prev != e && mc_key_cmp(prev->max_key, prev->max_key_len, e->min_key, e->min_key_len) >= 0)
             return prev;
     }
     if (pos < l->n) {
-        const mc_seg_meta *next = l->v[pos];
+        const mc_seg_meta *next = lat(l, pos);
         if (next != e && mc_key_cmp(next->min_key, next->min_key_len, e->max_key, e->max_key_len) <= 0)
             return next;
     }
@@ -261,7 +285,7 @@ static const mc_seg_meta *level_conflict(const level *l, const mc_seg_meta *e)
 
 static bool after_last(const level *l, unsigned lvl, const mc_seg_meta *e)
 {
-    const mc_seg_meta *last = l->v[l->n - 1];
+    const mc_seg_meta *last = lat(l, l->n - 1);
     if (lvl == 0)
         return last->segno < e->segno;
     return mc_key_cmp(last->min_key, last->min_key_len, e->min_key, e->min_key_len) < 0;
@@ -274,8 +298,8 @@ static void level_insert(mc_manifest *m, mc_seg_meta *e)
     size_t pos = l->n;   /* appending is the common case (new segnos, loading in order) */
     if (pos > 0 && !after_last(l, e->level, e))
         pos = level_slot(l, e->level, e);
-    memmove(l->v + pos + 1, l->v + pos, (l->n - pos) * sizeof *l->v);
-    l->v[pos] = e;
+    gap_move(l, pos);
+    l->v[l->gap++] = e;
     l->n++;
     l->bytes += e->bytes;
     l->items += e->nitems;
@@ -285,16 +309,36 @@ static void level_erase(mc_manifest *m, mc_seg_meta *e)
 {
     level *l = &m->lv[e->level];
     size_t pos = level_slot(l, e->level, e);
-    if (pos >= l->n || l->v[pos] != e) {   /* cannot happen while the invariants hold */
-        for (pos = 0; pos < l->n && l->v[pos] != e; pos++)
+    if (pos >= l->n || lat(l, pos) != e) {   /* cannot happen while the invariants hold */
+        for (pos = 0; pos < l->n && lat(l, pos) != e; pos++)
             ;
         if (pos == l->n)
             return;
     }
-    memmove(l->v + pos, l->v + pos + 1, (l->n - pos - 1) * sizeof *l->v);
+    gap_move(l, pos + 1);
+    l->gap--;
     l->n--;
     l->bytes -= e->bytes;
     l->items -= e->nitems;
+}
+
+static mc_interval l0_interval(const mc_seg_meta *e)
+{
+    mc_interval iv = {.lo = e->min_key, .lo_len = e->min_key_len, .hi = e->max_key, .hi_len = e->max_key_len,
+                      .id = e->segno, .payload = e};
+    return iv;
+}
+
+static mc_status l0_index(mc_manifest *m, const mc_seg_meta *e, mc_err *err)
+{
+    mc_interval iv = l0_interval(e);
+    return mc_ivtree_insert(&m->l0, &iv, err);
+}
+
+static void l0_unindex(mc_manifest *m, const mc_seg_meta *e)
+{
+    mc_interval iv = l0_interval(e);
+    mc_ivtree_erase(&m->l0, &iv);
 }
 
 static mc_status check_placement(const mc_manifest *m, const mc_seg_meta *e, unsigned lvl, mc_err *err)
@@ -325,6 +369,7 @@ mc_status mc_manifest_create(const mc_params *params, mc_manifest **out, mc_err 
     m->params = *params;
     m->next_segno = 1;
     m->next_seq = 1;
+    mc_ivtree_init(&m->l0);
     *out = m;
     return MC_OK;
 }
@@ -336,9 +381,10 @@ void mc_manifest_destroy(mc_manifest **pm)
     mc_manifest *m = *pm;
     for (unsigned i = 0; i < MC_LEVELS_MAX; i++) {
         for (size_t j = 0; j < m->lv[i].n; j++)
-            free(m->lv[i].v[j]);
+            free(lat(&m->lv[i], j));
         free(m->lv[i].v);
     }
+    mc_ivtree_fini(&m->l0);
     free(m->hash);
     free(m);
     *pm = NULL;
@@ -361,12 +407,17 @@ mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err
         if ((st = level_reserve(dst, src->n, err)) != MC_OK)
             goto cleanup;
         for (size_t j = 0; j < src->n; j++) {
-            mc_seg_meta *e = entry_new(src->v[j]);
+            mc_seg_meta *e = entry_new(lat(src, j));
             if (!e) {
                 st = mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory cloning");
                 goto cleanup;
             }
+            if (i == 0 && (st = l0_index(c, e, err)) != MC_OK) {
+                free(e);
+                goto cleanup;
+            }
             dst->v[dst->n++] = e;
+            dst->gap = dst->n;
             hash_put(c, e);
         }
         dst->bytes = src->bytes;
@@ -447,6 +498,10 @@ mc_status mc_manifest_add(mc_manifest *m, const mc_seg_meta *meta, mc_err *err)
     mc_seg_meta *e = entry_new(meta);
     if (!e)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory adding segment %llu", ull(meta->segno));
+    if (e->level == 0 && (st = l0_index(m, e, err)) != MC_OK) {
+        free(e);
+        return st;
+    }
     hash_put(m, e);
     level_insert(m, e);
     m->total_bytes += e->bytes;
@@ -458,6 +513,8 @@ mc_status mc_manifest_remove(mc_manifest *m, uint64_t segno, mc_err *err)
     mc_seg_meta *e = (mc_seg_meta *)mc_manifest_find(m, segno);
     if (!e)
         return mc_err_set(err, MC_ENOENT, 0, "manifest: no segment %llu to remove", ull(segno));
+    if (e->level == 0)
+        l0_unindex(m, e);
     level_erase(m, e);
     hash_remove(m, segno);
     m->total_bytes -= e->bytes;
@@ -475,8 +532,11 @@ mc_status mc_manifest_relevel(mc_manifest *m, uint64_t segno, unsigned lvl, mc_e
     mc_status st = check_placement(m, e, lvl, err);
     if (st != MC_OK)
         return st;
-    if ((st = level_reserve(&m->lv[lvl], m->lv[lvl].n + 1, err)) != MC_OK)
+    if ((st = level_reserve(&m->lv[lvl], m->lv[lvl].n + 1, err)) != MC_OK ||
+        (lvl == 0 && (st = l0_index(m, e, err)) != MC_OK))
         return st;
+    if (e->level == 0)
+        l0_unindex(m, e);
     level_erase(m, e);
     e->level = (uint8_t)lvl;
     level_insert(m, e);
@@ -519,7 +579,30 @@ const mc_seg_meta *mc_manifest_level_at(const mc_manifest *m, unsigned lvl, size
 {
     if (lvl >= MC_LEVELS_MAX || i >= m->lv[lvl].n)
         return NULL;
-    return m->lv[lvl].v[i];
+    return lat(&m->lv[lvl], i);
+}
+
+size_t mc_manifest_level0_from(const mc_manifest *m, uint64_t segno)
+{
+    return partition_point(&m->lv[0], segno_ge, &segno);
+}
+
+typedef struct l0_visit {
+    bool (*visit)(void *ctx, const mc_seg_meta *e);
+    void *ctx;
+} l0_visit;
+
+static bool l0_visit_one(void *ctx, const mc_interval *iv)
+{
+    const l0_visit *v = ctx;
+    return v->visit(v->ctx, iv->payload);
+}
+
+bool mc_manifest_l0_overlaps(const mc_manifest *m, const uint8_t *lo, size_t lo_len, const uint8_t *hi,
+                             size_t hi_len, bool (*visit)(void *ctx, const mc_seg_meta *e), void *ctx)
+{
+    l0_visit v = {visit, ctx};
+    return mc_ivtree_overlaps(&m->l0, lo, lo_len, hi, hi_len, l0_visit_one, &v);
 }
 
 /* Level 0 is not ordered by key: it always gets the empty range. */

@@ -5,8 +5,9 @@
  *   - segnos are unique and < next_segno;
  *   - level < params.levels;
  *   - in every level >= 1 the key ranges [min_key, max_key] do not overlap.
- * Level 0 is kept in ascending segno order (oldest first), deeper levels in
- * ascending key order, so that overlap queries there are binary searches.
+ * Level 0 is kept in ascending segno order (oldest first) and indexed by key
+ * range (an interval tree), deeper levels in ascending key order, so that
+ * overlap queries are O(log n + answer) everywhere.
  * A segno -> entry hash makes lookups O(1). Nothing here does I/O. */
 #ifndef MC_MANIFEST_H
 #define MC_MANIFEST_H
@@ -68,6 +69,14 @@ void mc_manifest_level_overlaps(const mc_manifest *m, unsigned level,
                                 const uint8_t *lo, size_t lo_len,
                                 const uint8_t *hi, size_t hi_len,
                                 size_t *first, size_t *end);
+/* Index in level 0 of the first entry with segno >= SEGNO (O(log n)). */
+size_t mc_manifest_level0_from(const mc_manifest *m, uint64_t segno);
+/* Calls VISIT for each level-0 entry whose key range intersects [lo, hi]
+ * (NULL: unbounded), in ascending min_key, until VISIT returns false
+ * (then returns false). O(log n + answer): a key-range index (ivtree.h).
+ * VISIT must not change the manifest. */
+bool mc_manifest_l0_overlaps(const mc_manifest *m, const uint8_t *lo, size_t lo_len, const uint8_t *hi,
+                             size_t hi_len, bool (*visit)(void *ctx, const mc_seg_meta *e), void *ctx);
 /* Deepest level holding a segment, or -1 when the store is empty. */
 int mc_manifest_deepest_level(const mc_manifest *m);
 

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "buf.h"
 #include "err.h"
+#include "ivtree.h"
 
 /* ---- a sparse set of segnos: open addressing, linear probing, 0 = empty ---- */
 
@@ -105,6 +107,7 @@ typedef struct region {
 
 typedef struct flight {
     uint64_t id;
+    bool dead;               /* released: a hole until p->fl is compacted */
     unsigned upper_level;
     size_t upper_count;
     uint64_t upper_bytes;
@@ -117,15 +120,23 @@ struct mc_picker {
     mc_params params;
     bool full;
     size_t max_guards;
+    uint64_t mem_budget;    /* per merge */
+    size_t max_fds;         /* inputs of one merge */
     unsigned bottom;
     segset busy, quarantined;
+    segset inbatch;         /* scratch: the uppers of the batch being gathered */
+    const mc_seg_meta **ups;   /* scratch: those uppers */
+    size_t nups, capups;
+    mc_ivtree regions[MC_LEVELS_MAX];   /* in-flight regions per level (disjoint) */
+    uint64_t l0_cursor;     /* level 0: the search resumes after this segno */
+    bool yielded;           /* the last mc_picker_next stopped at its move budget */
     size_t pend_count[MC_LEVELS_MAX];
     uint64_t pend_bytes[MC_LEVELS_MAX];
     size_t q_count[MC_LEVELS_MAX];
     uint64_t q_bytes[MC_LEVELS_MAX];
     mc_key cursor[MC_LEVELS_MAX];   /* p == NULL: from the start */
-    flight *fl;
-    size_t nfl, capfl;
+    flight *fl;             /* in ascending id (ids only grow), with holes */
+    size_t nfl, capfl, nholes;
     uint64_t next_id, moves;
 };
 
@@ -139,17 +150,26 @@ static bool taken(const mc_picker *p, uint64_t segno)
     return set_has(&p->busy, segno) || set_has(&p->quarantined, segno);
 }
 
-/* True when [lo, hi] intersects a region an in-flight request writes at LEVEL. */
+static bool stop_at_first(void *ctx, const mc_interval *iv)
+{
+    (void)ctx, (void)iv;
+    return false;
+}
+
+/* True when [lo, hi] intersects a region an in-flight request writes at
+ * LEVEL: O(log n), the regions of a level being indexed (ivtree.h). */
 static bool region_conflict(const mc_picker *p, unsigned level, const uint8_t *lo, size_t lo_len,
                             const uint8_t *hi, size_t hi_len)
 {
-    for (size_t i = 0; i < p->nfl; i++)
-        for (size_t r = 0; r < p->fl[i].nregions; r++) {
-            const region *g = &p->fl[i].regions[r];
-            if (g->level == level && mc_ranges_overlap(g->lo.p, g->lo.len, g->hi.p, g->hi.len, lo, lo_len, hi, hi_len))
-                return true;
-        }
-    return false;
+    return !mc_ivtree_overlaps(&p->regions[level], lo, lo_len, hi, hi_len, stop_at_first, NULL);
+}
+
+static mc_interval region_interval(const flight *f, size_t r)
+{
+    const region *g = &f->regions[r];
+    mc_interval iv = {.lo = g->lo.p, .lo_len = g->lo.len, .hi = g->hi.p, .hi_len = g->hi.len,
+                      .id = f->id * 2 + r};
+    return iv;
 }
 
 static void flight_clear(flight *f)
@@ -171,6 +191,10 @@ mc_status mc_picker_create(mc_manifest *m, const mc_picker_opts *opts, mc_picker
     p->params = *mc_manifest_params(m);
     p->full = opts && opts->full;
     p->max_guards = opts && opts->max_guards ? opts->max_guards : 1024;
+    p->mem_budget = opts && opts->mem_budget ? opts->mem_budget : MC_MERGE_MEM_BUDGET;
+    p->max_fds = opts && opts->max_fds ? opts->max_fds : mc_merge_fd_limit();
+    for (unsigned l = 0; l < MC_LEVELS_MAX; l++)
+        mc_ivtree_init(&p->regions[l]);
     p->bottom = p->params.levels - 1;
     if (p->full) {
         int deepest = mc_manifest_deepest_level(m);
@@ -188,8 +212,12 @@ void mc_picker_destroy(mc_picker **pp)
     mc_picker *p = *pp;
     set_free(&p->busy);
     set_free(&p->quarantined);
-    for (unsigned l = 0; l < MC_LEVELS_MAX; l++)
+    set_free(&p->inbatch);
+    free(p->ups);
+    for (unsigned l = 0; l < MC_LEVELS_MAX; l++) {
         mc_key_clear(&p->cursor[l]);
+        mc_ivtree_fini(&p->regions[l]);
+    }
     for (size_t i = 0; i < p->nfl; i++)
         flight_clear(&p->fl[i]);
     free(p->fl);
@@ -219,29 +247,52 @@ static double level_score(const mc_picker *p, unsigned l, uint64_t count, uint64
     return (double)bytes / (double)mc_params_level_limit(&p->params, l);
 }
 
+/* ---- merge width ---- */
+
+size_t mc_merge_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1u << 20;
+    return rl.rlim_cur > MC_MERGE_FD_RESERVE + 16 ? (size_t)(rl.rlim_cur - MC_MERGE_FD_RESERVE) : 16;
+}
+
+void mc_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);   /* best effort: the width follows what is granted */
+    }
+}
+
+uint64_t mc_merge_input_cost(const mc_seg_meta *e)
+{
+    uint64_t small = MC_INPUT_MEM_FIXED + e->bytes;
+    return small < MC_INPUT_MEM_COST ? small : MC_INPUT_MEM_COST;
+}
+
 /* ---- building a request ---- */
 
-#define MAX_L0_UPPERS 64   /* uppers of one level-0 request, the first included */
+/* Level-0 outputs of a merge that only narrows level 0 (a round of the
+ * merge tree) are not cut at segment_size: one segment per slice, so that
+ * the next round opens one file per merged group. */
+#define L0_RUN_SEGMENT_SIZE (UINT64_MAX / 4)
 
 typedef struct cand {
-    unsigned level;
-    const mc_seg_meta *upper;            /* the first upper (oldest in level 0) */
-    const mc_seg_meta *more[MAX_L0_UPPERS - 1];  /* level 0: further uppers it overlaps */
-    size_t nmore;
-    const uint8_t *ulo, *uhi;            /* the uppers' key range */
+    unsigned level, out_level;
+    const mc_seg_meta **ups;   /* the uppers (level 0: gathered, segno order; else one) */
+    size_t nups;
+    const uint8_t *ulo, *uhi;  /* the uppers' key range */
     size_t ulo_len, uhi_len;
-    size_t first, ntake;     /* lowers: out level entries [first, first + ntake) */
+    size_t first, ntake;       /* lowers: out level entries [first, first + ntake) */
     bool sticky;
+    uint64_t segment_size;
 } cand;
-
-static const mc_seg_meta *upper_at(const cand *c, size_t i)
-{
-    return i == 0 ? c->upper : c->more[i - 1];
-}
 
 static const mc_seg_meta *lower_at(const mc_picker *p, const cand *c, size_t j)
 {
-    return mc_manifest_level_at(p->m, c->level + 1, c->first + j);
+    return mc_manifest_level_at(p->m, c->out_level, c->first + j);
 }
 
 static mc_status add_guard(mc_request *req, size_t *cap, const mc_seg_meta *e, mc_err *err)
@@ -264,30 +315,39 @@ static mc_status add_guard(mc_request *req, size_t *cap, const mc_seg_meta *e, m
     return st;
 }
 
-static bool among_inputs(const mc_request *req, uint64_t segno)
-{
-    for (size_t i = 0; i < req->ninputs; i++)
-        if (req->inputs[i].segno == segno)
-            return true;
-    return false;
-}
+typedef struct guard_scan {
+    const segset *inputs;
+    mc_request *req;
+    uint64_t max_seq;
+    size_t max_guards, cap;
+    bool too_many;
+    mc_status st;
+    mc_err *err;
+} guard_scan;
 
-/* Guard candidate E: outside the inputs, intersecting [lo, hi], and possibly
- * older than some item of the inputs. */
-static bool guard_wanted(const mc_request *req, const mc_seg_meta *e, const uint8_t *lo, size_t lo_len,
-                         const uint8_t *hi, size_t hi_len, uint64_t max_seq)
+/* E intersects the inputs' range: a guard when it is not an input and may be
+ * older than some item of the inputs. Stops the scan past MAX_GUARDS. */
+static bool guard_visit(void *ctx, const mc_seg_meta *e)
 {
-    return e->min_seq < max_seq && !among_inputs(req, e->segno) &&
-           mc_ranges_overlap(e->min_key, e->min_key_len, e->max_key, e->max_key_len, lo, lo_len, hi, hi_len);
+    guard_scan *g = ctx;
+    if (e->min_seq >= g->max_seq || set_has(g->inputs, e->segno))
+        return true;
+    if (g->req->nguards >= g->max_guards) {
+        g->too_many = true;
+        return false;
+    }
+    g->st = add_guard(g->req, &g->cap, e, g->err);
+    return g->st == MC_OK;
 }
 
 /* Every segment outside the inputs that could hold an older version of a key
  * in the inputs' whole key range (not just the span: a sticky leftover's
- * keys lie past the split, where lowers not taken still live). */
-static mc_status collect_guards(const mc_picker *p, mc_request *req, mc_err *err)
+ * keys lie past the split, where lowers not taken still live). Level 0 by
+ * its key-range index, deeper levels by binary search: O(log n + guards). */
+static mc_status collect_guards(mc_picker *p, mc_request *req, mc_err *err)
 {
     const uint8_t *lo = NULL, *hi = NULL;
-    size_t lo_len = 0, hi_len = 0, cap = 0;
+    size_t lo_len = 0, hi_len = 0;
     uint64_t max_seq = 0;
     bool deletes = false;
     for (size_t i = 0; i < req->ninputs; i++) {
@@ -302,24 +362,21 @@ static mc_status collect_guards(const mc_picker *p, mc_request *req, mc_err *err
     }
     if (!deletes)
         return MC_OK;
-    mc_status st = MC_OK;
-    bool too_many = false;
-    for (unsigned l = 0; l < p->params.levels && !too_many && st == MC_OK; l++) {
-        size_t first = 0, end = mc_manifest_level_count(p->m, l);
-        if (l > 0)
-            mc_manifest_level_overlaps(p->m, l, lo, lo_len, hi, hi_len, &first, &end);
-        for (size_t i = first; i < end && st == MC_OK; i++) {
-            const mc_seg_meta *e = mc_manifest_level_at(p->m, l, i);
-            if (!guard_wanted(req, e, lo, lo_len, hi, hi_len, max_seq))
-                continue;
-            if (req->nguards >= p->max_guards) {
-                too_many = true;
-                break;
-            }
-            st = add_guard(req, &cap, e, err);
-        }
+    guard_scan g = {.inputs = &p->inbatch, .req = req, .max_seq = max_seq, .max_guards = p->max_guards,
+                    .st = MC_OK, .err = err};
+    for (size_t i = 0; i < req->ninputs && g.st == MC_OK; i++)
+        g.st = set_add(&p->inbatch, req->inputs[i].segno, err);
+    if (g.st == MC_OK)
+        mc_manifest_l0_overlaps(p->m, lo, lo_len, hi, hi_len, guard_visit, &g);
+    for (unsigned l = 1; l < p->params.levels && !g.too_many && g.st == MC_OK; l++) {
+        size_t first = 0, end = 0;
+        mc_manifest_level_overlaps(p->m, l, lo, lo_len, hi, hi_len, &first, &end);
+        for (size_t i = first; i < end && guard_visit(&g, mc_manifest_level_at(p->m, l, i)); i++)
+            ;
     }
-    if (too_many) {
+    for (size_t i = 0; i < req->ninputs; i++)
+        set_del(&p->inbatch, req->inputs[i].segno);
+    if (g.too_many) {
         for (size_t i = 0; i < req->nguards; i++) {
             mc_key_clear(&req->guards[i].lo);
             mc_key_clear(&req->guards[i].hi);
@@ -329,7 +386,7 @@ static mc_status collect_guards(const mc_picker *p, mc_request *req, mc_err *err
         req->nguards = 0;
         req->flags |= MC_REQ_KEEP_DELETES;
     }
-    return st;
+    return g.st;
 }
 
 /* Records REQ as in flight: busy inputs, pending, regions. */
@@ -364,6 +421,11 @@ static mc_status track(mc_picker *p, const mc_request *req, const mc_key *span_l
     for (size_t i = 0; i < req->ninputs; i++)
         if ((st = set_add(&p->busy, req->inputs[i].segno, err)) != MC_OK)
             goto cleanup;
+    for (size_t r = 0; r < f.nregions; r++) {
+        mc_interval iv = region_interval(&f, r);
+        if ((st = mc_ivtree_insert(&p->regions[f.regions[r].level], &iv, err)) != MC_OK)
+            goto cleanup;
+    }
     p->pend_count[req->upper_level] += f.upper_count;
     p->pend_bytes[req->upper_level] += f.upper_bytes;
     p->fl[p->nfl++] = f;
@@ -371,25 +433,29 @@ static mc_status track(mc_picker *p, const mc_request *req, const mc_key *span_l
 cleanup:
     for (size_t i = 0; i < req->ninputs; i++)
         set_del(&p->busy, req->inputs[i].segno);
+    for (size_t r = 0; r < f.nregions; r++) {
+        mc_interval iv = region_interval(&f, r);
+        mc_ivtree_erase(&p->regions[f.regions[r].level], &iv);
+    }
     flight_clear(&f);
     return st;
 }
 
-static mc_status build_request(mc_picker *p, const cand *c, unsigned out_level, mc_request **out, mc_err *err)
+static mc_status build_request(mc_picker *p, const cand *c, mc_request **out, mc_err *err)
 {
     mc_status st = MC_OK;
     mc_key span_lo = {0}, span_hi = {0};
     mc_request *req = calloc(1, sizeof *req);
-    if (!req || !(req->inputs = calloc(1 + c->nmore + c->ntake, sizeof *req->inputs))) {
+    if (!req || !(req->inputs = calloc(c->nups + c->ntake, sizeof *req->inputs))) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "picker: out of memory building a request");
         goto cleanup;
     }
     req->upper_level = (uint8_t)c->level;
-    req->out_level = (uint8_t)out_level;
-    req->segment_size = p->params.segment_size;
-    req->nuppers = 1 + c->nmore;
+    req->out_level = (uint8_t)c->out_level;
+    req->segment_size = c->segment_size ? c->segment_size : p->params.segment_size;
+    req->nuppers = c->nups;
     for (size_t j = 0; j < req->nuppers + c->ntake; j++, req->ninputs++) {
-        const mc_seg_meta *e = j < req->nuppers ? upper_at(c, j) : lower_at(p, c, j - req->nuppers);
+        const mc_seg_meta *e = j < req->nuppers ? c->ups[j] : lower_at(p, c, j - req->nuppers);
         if ((st = mc_seg_meta_copy(&req->inputs[j], e, err)) != MC_OK)
             goto cleanup;
     }
@@ -438,34 +504,144 @@ cleanup:
 
 typedef enum { TRY_SKIP, TRY_PICKED, TRY_MOVED } try_result;
 
-#define MAX_L0_LOWER_FACTOR 4
+#define MAX_TRIES 256   /* free candidates one search of a level tries before giving up for now */
+#define MAX_VISITS 4096 /* entries (busy ones too) one search of a level walks past */
+#define MAX_MOVES 256   /* moves one mc_picker_next makes before it yields (mc_picker_yielded) */
 
-static void set_upper_range(cand *c)
+static void hull_init(cand *c, const mc_seg_meta *e)
 {
-    c->ulo = c->upper->min_key, c->ulo_len = c->upper->min_key_len;
-    c->uhi = c->upper->max_key, c->uhi_len = c->upper->max_key_len;
+    c->ulo = e->min_key, c->ulo_len = e->min_key_len;
+    c->uhi = e->max_key, c->uhi_len = e->max_key_len;
 }
 
-/* Level 0: the oldest free upper takes along every other free level-0
- * segment (oldest first) that overlaps the uppers' growing range, so that
- * the level below is rewritten once for all of them, not once each
- * (LevelDB does the same). At most MAX_L0_UPPERS. Seqs decide which version
- * wins, so leaving an older overlapping segment behind is safe. */
-static void gather_l0_uppers(const mc_picker *p, cand *c)
+static void hull_add(cand *c, const mc_seg_meta *e)
 {
-    size_t n = mc_manifest_level_count(p->m, 0);
-    for (size_t i = 0; i < n && c->nmore + 1 < MAX_L0_UPPERS; i++) {
-        const mc_seg_meta *e = mc_manifest_level_at(p->m, 0, i);
-        if (e == c->upper || taken(p, e->segno) ||
-            !mc_ranges_overlap(e->min_key, e->min_key_len, e->max_key, e->max_key_len, c->ulo, c->ulo_len, c->uhi,
-                               c->uhi_len))
-            continue;
-        c->more[c->nmore++] = e;
-        if (kcmp(e->min_key, e->min_key_len, c->ulo, c->ulo_len) < 0)
-            c->ulo = e->min_key, c->ulo_len = e->min_key_len;
-        if (kcmp(e->max_key, e->max_key_len, c->uhi, c->uhi_len) > 0)
-            c->uhi = e->max_key, c->uhi_len = e->max_key_len;
+    if (kcmp(e->min_key, e->min_key_len, c->ulo, c->ulo_len) < 0)
+        c->ulo = e->min_key, c->ulo_len = e->min_key_len;
+    if (kcmp(e->max_key, e->max_key_len, c->uhi, c->uhi_len) > 0)
+        c->uhi = e->max_key, c->uhi_len = e->max_key_len;
+}
+
+static mc_status ups_push(mc_picker *p, const mc_seg_meta *e, mc_err *err)
+{
+    if (p->nups == p->capups) {
+        size_t ncap = p->capups ? p->capups * 2 : 64;
+        const mc_seg_meta **nu = realloc(p->ups, ncap * sizeof *nu);
+        if (!nu)
+            return mc_err_set(err, MC_ENOMEM, ENOMEM, "picker: out of memory gathering level 0");
+        p->ups = nu;
+        p->capups = ncap;
     }
+    mc_status st = set_add(&p->inbatch, e->segno, err);
+    if (st == MC_OK)
+        p->ups[p->nups++] = e;
+    return st;
+}
+
+typedef struct gather {
+    mc_picker *p;
+    cand *c;
+    uint64_t cost, cost_cap;
+    size_t count_cap;
+    bool capped;
+    mc_status st;
+    mc_err *err;
+} gather;
+
+static bool gather_visit(void *ctx, const mc_seg_meta *e)
+{
+    gather *g = ctx;
+    mc_picker *p = g->p;
+    if (taken(p, e->segno) || set_has(&p->inbatch, e->segno))
+        return true;
+    uint64_t cost = mc_merge_input_cost(e);
+    if (p->nups >= g->count_cap || g->cost + cost > g->cost_cap) {
+        g->capped = true;
+        return false;
+    }
+    if ((g->st = ups_push(p, e, g->err)) != MC_OK)
+        return false;
+    g->cost += cost;
+    hull_add(g->c, e);
+    return true;
+}
+
+static int by_segno(const void *a, const void *b)
+{
+    uint64_t x = (*(const mc_seg_meta *const *)a)->segno, y = (*(const mc_seg_meta *const *)b)->segno;
+    return x < y ? -1 : x > y;
+}
+
+/* Level 0: from upper E, every free level-0 segment overlapping the range of
+ * those taken so far (the range grows as they come: a chain is one batch),
+ * up to twice what one merge may hold, so that the caller knows whether one
+ * pass holds them all. Each round asks the key-range index only for what
+ * the range grew by: O(log n + answer) per round. p->ups gets them in segno
+ * order (oldest first), *cost their summed input cost, *capped whether more
+ * were left. */
+static mc_status gather_l0(mc_picker *p, cand *c, const mc_seg_meta *e, uint64_t *cost, bool *capped, mc_err *err)
+{
+    p->nups = 0;
+    hull_init(c, e);
+    gather g = {.p = p, .c = c, .cost = mc_merge_input_cost(e), .cost_cap = 2 * p->mem_budget,
+                .count_cap = 2 * p->max_fds, .st = ups_push(p, e, err), .err = err};
+    const uint8_t *qlo[2] = {c->ulo, NULL}, *qhi[2] = {c->uhi, NULL};
+    size_t qlo_len[2] = {c->ulo_len, 0}, qhi_len[2] = {c->uhi_len, 0}, nq = 1;
+    while (g.st == MC_OK && !g.capped && nq > 0) {
+        const uint8_t *plo = c->ulo, *phi = c->uhi;
+        size_t plo_len = c->ulo_len, phi_len = c->uhi_len;
+        for (size_t i = 0; i < nq && g.st == MC_OK && !g.capped; i++)
+            mc_manifest_l0_overlaps(p->m, qlo[i], qlo_len[i], qhi[i], qhi_len[i], gather_visit, &g);
+        nq = 0;
+        if (kcmp(c->ulo, c->ulo_len, plo, plo_len) < 0) {
+            qlo[nq] = c->ulo, qlo_len[nq] = c->ulo_len, qhi[nq] = plo, qhi_len[nq] = plo_len;
+            nq++;
+        }
+        if (kcmp(c->uhi, c->uhi_len, phi, phi_len) > 0) {
+            qlo[nq] = phi, qlo_len[nq] = phi_len, qhi[nq] = c->uhi, qhi_len[nq] = c->uhi_len;
+            nq++;
+        }
+    }
+    for (size_t i = 0; i < p->nups; i++)
+        set_del(&p->inbatch, p->ups[i]->segno);
+    qsort(p->ups, p->nups, sizeof *p->ups, by_segno);
+    c->ups = p->ups;
+    c->nups = p->nups;
+    *cost = g.cost;
+    *capped = g.capped;
+    return g.st;
+}
+
+/* One pass cannot hold the gathered uppers (COST over the budget, or more
+ * than max_fds of them): a round of the merge tree merges the oldest of them
+ * into level 0, one segment per slice, taking only as many as the final
+ * pass must shed (all it may hold when many more wait), so that the number
+ * of rounds grows with the logarithm of the count, not the count. */
+static void narrow_to_round(const mc_picker *p, cand *c, uint64_t cost, bool capped)
+{
+    /* What the final pass must shed, plus room (an eighth of the width)
+     * for this round's outputs, one per slice. */
+    uint64_t shed_cost = cost > p->mem_budget ? cost - p->mem_budget + p->mem_budget / 8 : 0;
+    size_t shed_count = c->nups > p->max_fds ? c->nups - p->max_fds + p->max_fds / 8 : 0;
+    uint64_t taken_cost = 0;
+    size_t n = 0;
+    while (n < c->nups) {
+        uint64_t k = mc_merge_input_cost(c->ups[n]);
+        if (n >= 2 && (taken_cost + k > p->mem_budget || n >= p->max_fds))
+            break;   /* one merge's width */
+        if (n >= 2 && !capped && taken_cost >= shed_cost && n >= shed_count)
+            break;   /* enough shed */
+        taken_cost += k;
+        n++;
+    }
+    c->nups = n;
+    hull_init(c, c->ups[0]);
+    for (size_t i = 1; i < n; i++)
+        hull_add(c, c->ups[i]);
+    c->out_level = 0;
+    c->ntake = 0;
+    c->sticky = false;
+    c->segment_size = L0_RUN_SEGMENT_SIZE;
 }
 
 /* Upper E of level L: skip, move it down, or build its request. */
@@ -473,18 +649,39 @@ static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_r
                            mc_err *err)
 {
     *res = TRY_SKIP;
-    if (taken(p, e->segno))
-        return MC_OK;
-    unsigned out_level = l + 1;
-    cand c = {.level = l, .upper = e};
-    set_upper_range(&c);
-    if (l == 0)
-        gather_l0_uppers(p, &c);
+    cand c = {.level = l, .out_level = l + 1, .ups = &e, .nups = 1};
+    hull_init(&c, e);
+    uint64_t cost = mc_merge_input_cost(e);
+    size_t max_take = (size_t)p->params.fanout + 1;
+    if (l == 0) {
+        /* An in-flight round of the merge tree over this range: its output
+         * joins the final pass, which waits for it. */
+        if (region_conflict(p, 0, e->min_key, e->min_key_len, e->max_key, e->max_key_len) ||
+            region_conflict(p, 1, e->min_key, e->min_key_len, e->max_key, e->max_key_len))
+            return MC_OK;
+        bool capped = false;
+        mc_status st = gather_l0(p, &c, e, &cost, &capped, err);
+        if (st != MC_OK)
+            return st;
+        if (capped || cost > p->mem_budget || c.nups > p->max_fds) {
+            narrow_to_round(p, &c, cost, capped);
+            if ((st = build_request(p, &c, out, err)) == MC_OK)
+                *res = TRY_PICKED;
+            return st;
+        }
+        if (region_conflict(p, 0, c.ulo, c.ulo_len, c.uhi, c.uhi_len))
+            return MC_OK;
+        if (c.nups > 1) {
+            /* Several uppers: as many lowers as the merge's width leaves room for. */
+            uint64_t room = p->mem_budget > cost ? (p->mem_budget - cost) / MC_INPUT_MEM_COST : 0;
+            size_t fds = p->max_fds > c.nups ? p->max_fds - c.nups : 0;
+            size_t width = room < fds ? (size_t)room : fds;
+            max_take = width > max_take ? width : max_take;
+        }
+    }
     size_t end = 0;
-    mc_manifest_level_overlaps(p->m, out_level, c.ulo, c.ulo_len, c.uhi, c.uhi_len, &c.first, &end);
-    size_t n = end - c.first, max_take = (size_t)p->params.fanout + 1;
-    if (c.nmore)
-        max_take *= MAX_L0_LOWER_FACTOR;   /* several uppers: their lowers too (cut in slices later) */
+    mc_manifest_level_overlaps(p->m, c.out_level, c.ulo, c.ulo_len, c.uhi, c.uhi_len, &c.first, &end);
+    size_t n = end - c.first;
     c.ntake = n < max_take ? n : max_take;
     c.sticky = n > c.ntake;
     for (size_t j = 0; j < c.ntake; j++)
@@ -500,19 +697,19 @@ static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_r
         if (c.sticky || kcmp(z->max_key, z->max_key_len, hi, hi_len) > 0)
             hi = z->max_key, hi_len = z->max_key_len;
     }
-    if (region_conflict(p, out_level, lo, lo_len, hi, hi_len))
+    if (region_conflict(p, c.out_level, lo, lo_len, hi, hi_len))
         return MC_OK;
     if (c.sticky && l >= 1 && region_conflict(p, l, hi, hi_len, e->max_key, e->max_key_len))
         return MC_OK;
-    if (n == 0 && c.nmore == 0 && !(out_level == p->bottom && e->ndeletes > 0)) {
-        mc_status st = mc_manifest_relevel(p->m, e->segno, out_level, err);
+    if (n == 0 && c.nups == 1 && !(c.out_level == p->bottom && e->ndeletes > 0)) {
+        mc_status st = mc_manifest_relevel(p->m, e->segno, c.out_level, err);
         if (st != MC_OK)
             return st;
         p->moves++;
         *res = TRY_MOVED;
         return MC_OK;
     }
-    mc_status st = build_request(p, &c, out_level, out, err);
+    mc_status st = build_request(p, &c, out, err);
     if (st == MC_OK)
         *res = TRY_PICKED;
     return st;
@@ -532,15 +729,24 @@ static size_t cursor_start(const mc_picker *p, unsigned l)
     return first;
 }
 
+/* Level L from its cursor (level 0: the segno after the last one visited;
+ * deeper: a key), wrapping once, trying at most MAX_TRIES free candidates
+ * among at most MAX_VISITS entries: a search never walks a whole level to
+ * decide. (With nothing in flight nothing is busy, so a search that finds
+ * nothing has tried every candidate that could start.) */
 static mc_status search_level(mc_picker *p, unsigned l, try_result *res, mc_request **out, mc_err *err)
 {
     *res = TRY_SKIP;
     size_t n = mc_manifest_level_count(p->m, l);
-    size_t start = l == 0 ? 0 : cursor_start(p, l);
-    for (size_t k = 0; k < n; k++) {
+    size_t start = l == 0 ? mc_manifest_level0_from(p->m, p->l0_cursor + 1) : cursor_start(p, l);
+    size_t tries = 0;
+    for (size_t k = 0; k < n && k < MAX_VISITS && tries < MAX_TRIES; k++) {
         const mc_seg_meta *e = mc_manifest_level_at(p->m, l, (start + k) % n);
+        if (l == 0)
+            p->l0_cursor = e->segno;   /* busy ones too: the next search starts past them */
         if (taken(p, e->segno))
             continue;
+        tries++;
         if (l > 0) {
             mc_status st = mc_key_set(&p->cursor[l], e->max_key, e->max_key_len, err);
             if (st != MC_OK)
@@ -576,9 +782,9 @@ static mc_status search_rewrite(mc_picker *p, mc_request **out, mc_err *err)
         mc_status st = mc_key_set(&p->cursor[b], e->max_key, e->max_key_len, err);
         if (st != MC_OK)
             return st;
-        cand c = {.level = b, .upper = e};
-        set_upper_range(&c);
-        return build_request(p, &c, b, out, err);
+        cand c = {.level = b, .out_level = b, .ups = &e, .nups = 1};
+        hull_init(&c, e);
+        return build_request(p, &c, out, err);
     }
     return MC_OK;
 }
@@ -586,7 +792,8 @@ static mc_status search_rewrite(mc_picker *p, mc_request **out, mc_err *err)
 mc_status mc_picker_next(mc_picker *p, mc_request **out, mc_err *err)
 {
     *out = NULL;
-    for (;;) {
+    p->yielded = false;
+    for (size_t moves = 0;;) {
         unsigned order[MC_LEVELS_MAX];
         double score[MC_LEVELS_MAX];
         size_t norder = 0;
@@ -611,20 +818,50 @@ mc_status mc_picker_next(mc_picker *p, mc_request **out, mc_err *err)
         }
         if (res == TRY_PICKED)
             return MC_OK;
-        if (res == TRY_MOVED)
-            continue;   /* the levels changed: score them again */
+        if (res == TRY_MOVED) {
+            /* The levels changed: score them again; the cursors resume the search. */
+            if (++moves >= MAX_MOVES) {
+                p->yielded = true;
+                return MC_OK;
+            }
+            continue;
+        }
         return p->full ? search_rewrite(p, out, err) : MC_OK;
     }
 }
 
+bool mc_picker_yielded(const mc_picker *p)
+{
+    return p->yielded;
+}
+
 /* ---- completion ---- */
 
+/* Binary search: p->fl is in ascending id (holes keep theirs). */
 static flight *find_flight(mc_picker *p, uint64_t id)
 {
+    size_t lo = 0, hi = p->nfl;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->fl[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->nfl && p->fl[lo].id == id && !p->fl[lo].dead ? &p->fl[lo] : NULL;
+}
+
+/* Drops the holes when they outnumber the live entries: O(1) amortized. */
+static void compact_flights(mc_picker *p)
+{
+    if (p->nholes * 2 <= p->nfl)
+        return;
+    size_t n = 0;
     for (size_t i = 0; i < p->nfl; i++)
-        if (p->fl[i].id == id)
-            return &p->fl[i];
-    return NULL;
+        if (!p->fl[i].dead)
+            p->fl[n++] = p->fl[i];
+    p->nfl = n;
+    p->nholes = 0;
 }
 
 static void finish(mc_picker *p, const mc_request *req, bool quarantine)
@@ -643,8 +880,16 @@ static void finish(mc_picker *p, const mc_request *req, bool quarantine)
     }
     p->pend_count[f->upper_level] -= f->upper_count;
     p->pend_bytes[f->upper_level] -= f->upper_bytes;
+    for (size_t r = 0; r < f->nregions; r++) {
+        mc_interval iv = region_interval(f, r);
+        mc_ivtree_erase(&p->regions[f->regions[r].level], &iv);
+    }
+    uint64_t id = f->id;
     flight_clear(f);
-    *f = p->fl[--p->nfl];
+    f->id = id;   /* a hole keeps its id: the array stays in order */
+    f->dead = true;
+    p->nholes++;
+    compact_flights(p);
 }
 
 void mc_picker_release(mc_picker *p, const mc_request *req)
@@ -659,7 +904,7 @@ void mc_picker_quarantine(mc_picker *p, const mc_request *req)
 
 size_t mc_picker_inflight(const mc_picker *p)
 {
-    return p->nfl;
+    return p->nfl - p->nholes;
 }
 
 uint64_t mc_picker_moves(const mc_picker *p)

@@ -3,14 +3,22 @@
  * Levels: level 0 is over its limit while count - pending > l0_limit; level
  * i >= 1 while bytes - pending_bytes > segment_size * fanout^i; the deepest
  * level (levels - 1) has no limit. Levels are tried most-over-limit first.
- * Candidate: an upper segment (level 0: oldest first; deeper: a rotating key
- * cursor, wrapping once) plus every overlapping segment of the next level, at
- * most fanout + 1 of them (more: sticky, output stops at the last lower
- * taken). A candidate is skipped, and the search goes on in the level, when
- * any input is busy (input of an in-flight compaction, or quarantined) or
- * when its key span intersects the span of an in-flight compaction writing
- * to the same level: this is what lets several level-0 compactions run at
- * once safely (docs/COMPACTION.md).
+ * Candidate: an upper segment (level 0: from a segno cursor; deeper: a
+ * rotating key cursor, wrapping once) plus every overlapping segment of the
+ * next level, at most fanout + 1 of them (more: sticky, output stops at the
+ * last lower taken). Level 0: the upper takes along every free level-0
+ * segment overlapping the batch's growing range (found through the
+ * manifest's key-range index) and every level-1 segment under them, as wide
+ * as one merge may be (memory budget over per-input cost, file
+ * descriptors); when more overlap than that, a round of a merge tree merges
+ * some of them into level 0 first (docs/COMPACTION.md).
+ * A candidate is skipped, and the search goes on in the level, when any
+ * input is busy (input of an in-flight compaction, or quarantined) or when
+ * its key span intersects the span of an in-flight compaction writing to the
+ * same level: this is what lets several level-0 compactions run at once
+ * safely. A search tries a bounded number of candidates; a call makes a
+ * bounded number of moves (then mc_picker_yielded): no decision walks a
+ * whole level.
  * An upper with no overlapping lowers moves down by relabelling (applied to
  * the manifest at once, no request), unless it holds deletes and the target
  * is the bottom level. Full mode (compact --full): every level above the
@@ -23,10 +31,32 @@
 
 #include "request.h"
 
+/* The width of one merge (docs/COMPACTION.md): a merge's inputs cost a
+ * worker MC_INPUT_MEM_COST each (a small segment: MC_INPUT_MEM_FIXED plus
+ * its bytes), and one merge may cost up to mem_budget; it also opens one
+ * file per input, within RLIMIT_NOFILE less MC_MERGE_FD_RESERVE.
+ * MC_INPUT_MEM_COST is a conservative figure of the reader's window and
+ * buffers; switch it to the reader's own figure (compaction.h) when the
+ * reader publishes one. */
+#define MC_INPUT_MEM_COST ((uint64_t)2 << 20)
+#define MC_INPUT_MEM_FIXED ((uint64_t)256 << 10)
+#define MC_MERGE_MEM_BUDGET ((uint64_t)512 << 20)
+#define MC_MERGE_FD_RESERVE 64u
+
 typedef struct mc_picker_opts {
     bool full;
     size_t max_guards;      /* more guards than this: keep deletes (0 = 1024) */
+    uint64_t mem_budget;    /* input cost one merge may hold (0 = MC_MERGE_MEM_BUDGET) */
+    size_t max_fds;         /* inputs one merge may open (0 = mc_merge_fd_limit()) */
 } mc_picker_opts;
+
+/* What one input of a merge is taken to cost a worker, in bytes. */
+uint64_t mc_merge_input_cost(const mc_seg_meta *e);
+/* Inputs one merge may open: RLIMIT_NOFILE (soft) less MC_MERGE_FD_RESERVE. */
+size_t mc_merge_fd_limit(void);
+/* Raises the soft RLIMIT_NOFILE to the hard limit (best effort; compact
+ * calls it on every rank before the width is chosen). */
+void mc_raise_fd_limit(void);
 
 typedef struct mc_picker mc_picker;
 
@@ -44,6 +74,11 @@ mc_status mc_picker_next(mc_picker *p, mc_request **out, mc_err *err);
 void mc_picker_release(mc_picker *p, const mc_request *req);
 /* Like release, but the inputs stay busy for good (no later pick takes them). */
 void mc_picker_quarantine(mc_picker *p, const mc_request *req);
+
+/* True when the last mc_picker_next returned nothing only because it made
+ * its quota of moves (call again: there may be more), not because nothing
+ * can start now. */
+bool mc_picker_yielded(const mc_picker *p);
 
 size_t mc_picker_inflight(const mc_picker *p);
 uint64_t mc_picker_moves(const mc_picker *p);

@@ -112,6 +112,27 @@ cleanup:
     return st;
 }
 
+/* A guard matters only for keys inside [lo, hi]: the rest are dropped, in
+ * place, keeping their order. */
+mc_status mc_request_trim_guards(mc_request *req, mc_err *err)
+{
+    (void)err;
+    size_t kept = 0;
+    for (size_t i = 0; i < req->nguards; i++) {
+        mc_guard *g = &req->guards[i];
+        bool below = (req->flags & MC_REQ_HAS_LO) && mc_key_cmp(g->hi.p, g->hi.len, req->lo.p, req->lo.len) < 0;
+        bool above = (req->flags & MC_REQ_HAS_HI) && mc_key_cmp(g->lo.p, g->lo.len, req->hi.p, req->hi.len) > 0;
+        if (below || above) {
+            mc_key_clear(&g->lo);
+            mc_key_clear(&g->hi);
+        } else {
+            req->guards[kept++] = *g;
+        }
+    }
+    req->nguards = kept;
+    return MC_OK;
+}
+
 uint64_t mc_request_max_outputs(const mc_request *req)
 {
     uint64_t bytes = 0;
@@ -169,6 +190,33 @@ static uint64_t sorted_duplicate(uint64_t *v, size_t n)
         if (v[i] == v[i - 1])
             return v[i];
     return 0;
+}
+
+/* True when V[0..n) (sorted) holds X. */
+static bool sorted_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* A sorted copy of REQ's allocated segnos (WHICH 0) or input segnos (1), or NULL. */
+static uint64_t *sorted_segnos(const mc_request *req, int which, size_t *n)
+{
+    *n = which ? req->ninputs : req->nsegnos;
+    uint64_t *v = malloc((*n ? *n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        v[i] = which ? req->inputs[i].segno : req->segnos[i];
+    qsort(v, *n, sizeof *v, u64_cmp);
+    return v;
 }
 
 static bool below_lo(const mc_request *req, const uint8_t *k, size_t len)
@@ -351,16 +399,14 @@ static mc_status check_output_overlaps(const mc_request *req, const mc_response 
     return st;
 }
 
-static mc_status check_output(const mc_request *req, const mc_seg_meta *o, const span *in, mc_err *err)
+static mc_status check_output(const mc_request *req, const uint64_t *segnos, const mc_seg_meta *o,
+                              const span *in, mc_err *err)
 {
     uint64_t id = req->id;
     mc_status st = meta_check(o, id, "output", err);
     if (st != MC_OK)
         return st;
-    bool found = false;
-    for (size_t j = 0; j < req->nsegnos && !found; j++)
-        found = req->segnos[j] == o->segno;
-    if (!found)
+    if (!sorted_has(segnos, req->nsegnos, o->segno))
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: output segno %llu was not allocated to it",
                           ull(id), ull(o->segno));
     bool sticky = req->flags & MC_REQ_STICKY;
@@ -402,11 +448,17 @@ mc_status mc_response_validate(const mc_request *req, const mc_response *resp, m
     span in = inputs_span(req);
     uint64_t items = 0;
     mc_status st = MC_OK;
-    for (size_t i = 0; i < resp->noutputs; i++) {
-        if ((st = check_output(req, &resp->outputs[i], &in, err)) != MC_OK)
-            return st;
+    size_t nsegnos = 0;
+    uint64_t *segnos = sorted_segnos(req, 0, &nsegnos);
+    if (!segnos)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory validating", ull(id));
+    for (size_t i = 0; i < resp->noutputs && st == MC_OK; i++) {
+        st = check_output(req, segnos, &resp->outputs[i], &in, err);
         items += resp->outputs[i].nitems;
     }
+    free(segnos);
+    if (st != MC_OK)
+        return st;
     if (items > in.nitems)
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: %llu items out of %llu in", ull(id), ull(items),
                           ull(in.nitems));
@@ -424,14 +476,6 @@ mc_status mc_response_validate(const mc_request *req, const mc_response *resp, m
 
 /* ---- applying ---- */
 
-static bool is_input(const mc_request *req, uint64_t segno)
-{
-    for (size_t i = 0; i < req->ninputs; i++)
-        if (req->inputs[i].segno == segno)
-            return true;
-    return false;
-}
-
 /* Everything apply can check before changing M. */
 static mc_status apply_precheck(const mc_manifest *m, const mc_request *req, const mc_response *resp, mc_err *err)
 {
@@ -442,26 +486,38 @@ static mc_status apply_precheck(const mc_manifest *m, const mc_request *req, con
             return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: input segment %llu is not at level %u of the "
                               "manifest", ull(id), ull(req->inputs[i].segno), req->inputs[i].level);
     }
+    size_t ninputs = 0;
+    uint64_t *inputs = sorted_segnos(req, 1, &ninputs);
+    if (!inputs)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory applying", ull(id));
     for (size_t i = 0; i < resp->noutputs; i++) {
         const mc_seg_meta *o = &resp->outputs[i];
+        mc_status st = MC_OK;
         if (mc_manifest_find(m, o->segno))
-            return mc_err_set(err, MC_EEXIST, 0, "compaction %llu: output segno %llu is already in the manifest",
-                              ull(id), ull(o->segno));
+            st = mc_err_set(err, MC_EEXIST, 0, "compaction %llu: output segno %llu is already in the manifest",
+                            ull(id), ull(o->segno));
+        else if (o->level >= mc_manifest_params(m)->levels)
+            st = mc_err_set(err, MC_EPROTO, 0, "compaction %llu: output %llu at level %u beyond the store's "
+                            "levels", ull(id), ull(o->segno), o->level);
+        if (st != MC_OK) {
+            free(inputs);
+            return st;
+        }
         if (o->level == 0)
             continue;
-        if (o->level >= mc_manifest_params(m)->levels)
-            return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: output %llu at level %u beyond the store's "
-                              "levels", ull(id), ull(o->segno), o->level);
         size_t first = 0, end = 0;
         mc_manifest_level_overlaps(m, o->level, o->min_key, o->min_key_len, o->max_key, o->max_key_len, &first,
                                    &end);
         for (size_t j = first; j < end; j++) {
             const mc_seg_meta *e = mc_manifest_level_at(m, o->level, j);
-            if (!is_input(req, e->segno))
+            if (!sorted_has(inputs, ninputs, e->segno)) {
+                free(inputs);
                 return mc_err_set(err, MC_ECORRUPT, 0, "compaction %llu: output %llu would overlap segment %llu "
                                   "at level %u", ull(id), ull(o->segno), ull(e->segno), o->level);
+            }
         }
     }
+    free(inputs);
     return MC_OK;
 }
 

@@ -79,6 +79,10 @@ void mc_request_clear(mc_request *req);
 void mc_response_clear(mc_response *resp);
 mc_status mc_request_copy(mc_request *dst, const mc_request *src, mc_err *err);
 
+/* Drops the guards that cannot cover a key in REQ's [lo, hi] (a slice
+ * carries only the guards of its own range). */
+mc_status mc_request_trim_guards(mc_request *req, mc_err *err);
+
 /* Upper bound of output segments REQ can produce (what to allocate). */
 uint64_t mc_request_max_outputs(const mc_request *req);
 

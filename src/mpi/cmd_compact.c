@@ -8,6 +8,7 @@
 #include "err.h"
 #include "fault.h"
 #include "log.h"
+#include "picker.h"
 #include "parse.h"
 #include "provenance.h"
 #include "report.h"
@@ -131,6 +132,7 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
         return rc;
     }
     mc_fault_init(ctx->rank);
+    mc_raise_fd_limit();   /* a merge opens one file per input: its width may use them all */
     /* Before anything slow: a drain signal during start-up is not fatal. */
     mc_signals_install(ctx->rank == 0);
 

@@ -15,19 +15,15 @@
 #include "log.h"
 #include "manifest_io.h"
 #include "mpiutil.h"
-#include "picker.h"
+#include "sched.h"
 #include "signals.h"
-#include "split.h"
 #include "store.h"
 #include "wire.h"
 #include "worker.h"
 
-#define COMMIT_INTERVAL 0.5         /* seconds between group commits */
-#define COMMIT_MAX_DELETES 4096     /* queued input deletions that force a commit */
 #define WAIT_SLICE 0.2              /* seconds: longest wait before housekeeping */
 #define GRACE_MIN 10.0              /* seconds in-flight work gets after a drain */
 #define PROGRESS_SLICE 0.1          /* seconds between progress snapshots */
-#define MAX_SLICES 64               /* most slices one compaction is cut into */
 #define RECV_FAILURES_MAX 20        /* failed receives in a row before rank 0 gives up */
 
 
@@ -49,27 +45,21 @@ typedef struct coord {
     mc_manifest *m;
     const mc_coord_opts *opts;
     mc_report *rep;
-    mc_picker *picker;
     mc_progress *progress;
 
-    mc_lc lc;               /* units and flights (running and waiting ones) */
+    mc_sched s;             /* picker, units and flights, queued deletions, commits */
     unsigned *load;         /* per rank: requests sent there and not answered */
     bool *gone;             /* per rank: said farewell */
     size_t nlive;           /* ranks that take work, rank 0 included */
     int rotor;              /* next worker rank to try */
     size_t running;         /* requests being run (sent or local) */
 
-    uint64_t *deletes;      /* inputs to unlink after the next commit */
-    size_t ndeletes, cap_deletes;
-    bool dirty;             /* the manifest differs from the committed one */
-    uint64_t moves_seen;
-    double t0, last_commit, last_progress;
+    double t0, last_progress;
 
     send_slot *sends;
     size_t nsends, cap_sends;
     mc_buf msg;
 
-    bool dry;               /* the picker had nothing: ask again after a change */
     bool stop_picking, draining, abandoned, failed, fatal, local_busy, ending;
     flight *local;          /* the flight rank 0 is running, or NULL */
     double drain_start, grace;
@@ -115,78 +105,23 @@ static void format_inputs(const mc_request *req, char *out, size_t size)
                               (unsigned long long)req->inputs[i].segno);
 }
 
-/* ---- units and flights (lifecycle.h) ---- */
-
-/* Pending input deletions are still named by the committed manifest. */
-static bool lc_named(void *ctx, uint64_t segno)
-{
-    coord *c = ctx;
-    if (mc_manifest_find(c->m, segno))
-        return true;
-    for (size_t i = 0; i < c->ndeletes; i++)
-        if (c->deletes[i] == segno)
-            return true;
-    return false;
-}
-
-static mc_status lc_remove(void *ctx, uint64_t segno, mc_err *err)
-{
-    coord *c = ctx;
-    return mc_store_remove_segment(c->store, segno, err);
-}
-
-static void lc_release(void *ctx, const mc_request *orig)
-{
-    coord *c = ctx;
-    mc_picker_release(c->picker, orig);
-    c->dry = false;
-}
-
-static void lc_quarantine(void *ctx, const mc_request *orig)
-{
-    coord *c = ctx;
-    mc_picker_quarantine(c->picker, orig);
-    c->dry = false;
-}
-
-static uint64_t lc_alloc(void *ctx, size_t n)
-{
-    coord *c = ctx;
-    return mc_manifest_alloc_segnos(c->m, n);
-}
-
-static void lc_ended(void *ctx)
-{
-    coord *c = ctx;
-    c->dry = false;
-}
-
-static void lc_log(void *ctx, const mc_err *err)
+/* Failed removals of the scheduler and the lifecycle, logged. */
+static void sched_log(void *ctx, const mc_err *err)
 {
     coord *c = ctx;
     mc_log_err(c->ctx, err);
 }
-
-static const mc_lc_ops lc_ops = {
-    .named = lc_named,
-    .remove = lc_remove,
-    .release = lc_release,
-    .quarantine = lc_quarantine,
-    .alloc_segnos = lc_alloc,
-    .ended = lc_ended,
-    .log = lc_log,
-};
 
 /* No new work (drain, --strict): flights waiting to be sent are dropped,
  * except the slices of a unit already under way, which still go out so that
  * the work done on its other slices is not thrown away. */
 static void drop_waiting(coord *c)
 {
-    mc_lc_end_doomed_waiting(&c->lc);
-    for (size_t i = c->lc.nflights; i-- > 0;) {
-        flight *f = c->lc.flights[i];
-        if (f->rank < 0 && !mc_lc_unit_under_way(&c->lc, f->u))
-            mc_lc_flight_drop(&c->lc, i);
+    mc_lc_end_doomed_waiting(&c->s.lc);
+    for (size_t i = c->s.lc.nflights; i-- > 0;) {
+        flight *f = c->s.lc.flights[i];
+        if (f->rank < 0 && !mc_lc_unit_under_way(&c->s.lc, f->u))
+            mc_lc_flight_drop(&c->s.lc, i);
     }
 }
 
@@ -201,17 +136,7 @@ static void stop_running(coord *c, flight *f)
 
 static void note_moves(coord *c)
 {
-    uint64_t moves = mc_picker_moves(c->picker);
-    if (moves != c->moves_seen) {
-        c->moves_seen = moves;
-        c->rep->moved = moves;
-        c->dirty = true;
-    }
-}
-
-static bool can_run(const coord *c, const flight *f, int rank)
-{
-    return f->avoid_rank != rank || c->nlive <= 1;
+    c->rep->moved = mc_sched_note_moves(&c->s);
 }
 
 /* Ranks with nothing to do right now (rank 0 when it is not compacting). */
@@ -224,48 +149,6 @@ static size_t idle_ranks(const coord *c)
     return n;
 }
 
-/* How many slices to cut REQ into: one per idle rank, none smaller than a
- * quarter segment; one under --single (the baseline). */
-static size_t slices_wanted(const coord *c, const mc_request *req)
-{
-    if (c->opts->single)
-        return 1;
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < req->ninputs; i++)
-        bytes += req->inputs[i].bytes;
-    uint64_t by_size = bytes / (req->segment_size / 4 + 1);
-    size_t want = idle_ranks(c);
-    if (by_size < want)
-        want = (size_t)by_size;
-    if (want > MAX_SLICES)
-        want = MAX_SLICES;
-    return want ? want : 1;
-}
-
-/* A new unit for the picked REQ (taken over), cut in slices; returns its
- * first flight, the others wait for other ranks. */
-static flight *unit_start(coord *c, mc_request *req)
-{
-    mc_request *slices = NULL;
-    size_t n = 0;
-    flight *first = NULL;
-    if (mc_split_request(req, slices_wanted(c, req), c->m, &slices, &n, &c->err) == MC_OK &&
-        mc_lc_unit_start(&c->lc, req, slices, n, &first, &c->err) == MC_OK) {
-        free(slices);
-        if (n > 1)
-            c->rep->slices += n;
-        return first;
-    }
-    for (size_t i = 0; i < n; i++)
-        mc_request_clear(&slices[i]);
-    free(slices);
-    mc_picker_release(c->picker, req);
-    mc_request_clear(req);
-    free(req);
-    go_fatal(c);
-    return NULL;
-}
-
 static bool rank_busy(const coord *c, int rank)
 {
     return rank == 0 ? c->local_busy : c->load[rank] > 0;
@@ -276,27 +159,18 @@ static bool rank_busy(const coord *c, int rank)
  * two slices queued on one rank run one after the other. */
 static flight *take_work(coord *c, int rank)
 {
-    mc_lc_end_doomed_waiting(&c->lc);
-    bool leave_slices = rank_busy(c, rank) && idle_ranks(c) > 0;
-    for (size_t i = 0; i < c->lc.nflights; i++) {
-        flight *f = c->lc.flights[i];
-        if (f->rank < 0 && can_run(c, f, rank) && !(leave_slices && f->u->nparts > 1))
-            return f;
-    }
-    if (c->stop_picking || c->dry)
-        return NULL;
-    mc_request *req = NULL;
-    mc_status st = mc_picker_next(c->picker, &req, &c->err);
+    size_t idle = idle_ranks(c);
+    bool leave_slices = rank_busy(c, rank) && idle > 0;
+    flight *f = NULL;
+    mc_status st = mc_sched_take(&c->s, rank, c->nlive, leave_slices, c->stop_picking, idle, c->opts->single,
+                                 &f, &c->err);
     note_moves(c);
     if (st != MC_OK) {
         go_fatal(c);
         return NULL;
     }
-    if (!req) {
-        c->dry = true;
-        return NULL;
-    }
-    return unit_start(c, req);
+    c->rep->slices = c->s.slices;
+    return f;
 }
 
 static bool job_has_room(const coord *c)
@@ -319,7 +193,7 @@ static void test_sends(coord *c)
 static void send_request(coord *c, flight *f, int rank)
 {
     /* In flight before it is sent: the answer may come before Isend returns. */
-    f->rank = rank;
+    mc_lc_flight_run(&c->s.lc, f, rank);
     c->running++;
     c->load[rank]++;
     if (!grow((void **)&c->sends, &c->cap_sends, c->nsends + 1, sizeof *c->sends)) {
@@ -375,75 +249,42 @@ static void schedule_remote(coord *c)
 
 /* ---- results ---- */
 
-static void queue_deletes(coord *c, const mc_request *req)
-{
-    if (!grow((void **)&c->deletes, &c->cap_deletes, c->ndeletes + req->ninputs, sizeof *c->deletes)) {
-        mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory queueing %zu inputs for deletion", req->ninputs);
-        go_fatal(c);
-        return;
-    }
-    for (size_t i = 0; i < req->ninputs; i++)
-        c->deletes[c->ndeletes++] = req->inputs[i].segno;
-}
-
 /* U's inputs stay as they are for good: listed in the report, doomed. */
 static void unit_quarantine(coord *c, unit *u)
 {
     for (size_t i = 0; i < u->orig->ninputs; i++)
         if (mc_report_add_quarantined(c->rep, u->orig->inputs[i].segno, &c->err) != MC_OK)
             go_fatal(c);
-    mc_lc_unit_doom(&c->lc, u, true);
+    mc_lc_unit_doom(&c->s.lc, u, true);
 }
 
 /* Every slice of U succeeded: apply them as one unit. */
 static void unit_apply(coord *c, unit *u)
 {
-    mc_request joined_req = {0};
-    mc_response joined_resp = {0};
-    const mc_request *req = &u->parts[0];
-    const mc_response *resp = &u->resps[0];
     mc_err e;
     mc_err_clear(&e);
-    mc_status st = MC_OK;
-    if (u->nparts > 1) {
-        st = mc_split_join(u->orig, u->parts, u->resps, u->nparts, &joined_req, &joined_resp, &e);
-        if (st == MC_OK)
-            st = mc_response_validate(&joined_req, &joined_resp, &e);
-        req = &joined_req;
-        resp = &joined_resp;
+    mc_compact_stats stats;
+    if (mc_sched_apply(&c->s, u, &stats, &e) == MC_OK) {
+        mc_report_add(c->rep, -1, &stats, true);   /* the unit's totals; workers counted per run */
+        return;
     }
-    if (st == MC_OK)
-        st = mc_manifest_apply(c->m, req, resp, &e);
-    if (st == MC_OK) {
-        mc_report_add(c->rep, -1, &resp->stats, true);   /* the unit's totals; workers counted per run */
-        queue_deletes(c, u->orig);
-        c->dirty = true;
-        mc_picker_release(c->picker, u->orig);
-        c->dry = false;
-    } else {
-        char inputs[256];
-        format_inputs(u->orig, inputs, sizeof inputs);
-        mc_log(c->ctx, "compaction of segments %s cannot be applied: %s; its outputs are removed and its "
-               "inputs quarantined", inputs, e.msg);
-        c->rep->compactions_failed++;
-        c->failed = true;
-        unit_quarantine(c, u);
-    }
-    mc_request_clear(&joined_req);
-    mc_response_clear(&joined_resp);
-    if (st == MC_OK)
-        mc_lc_unit_applied(&c->lc, u);   /* may free U */
-    else
-        mc_lc_unit_end_if_idle(&c->lc, u);
+    char inputs[256];
+    format_inputs(u->orig, inputs, sizeof inputs);
+    mc_log(c->ctx, "compaction of segments %s cannot be applied: %s; its outputs are removed and its "
+           "inputs quarantined", inputs, e.msg);
+    c->rep->compactions_failed++;
+    c->failed = true;
+    unit_quarantine(c, u);
+    mc_lc_unit_end_if_idle(&c->s.lc, u);
 }
 
 static void handle_failure(coord *c, size_t idx, int rank, const char *why)
 {
-    flight *f = c->lc.flights[idx];
+    flight *f = c->s.lc.flights[idx];
     unit *u = f->u;
     char inputs[256];
     format_inputs(&f->sent, inputs, sizeof inputs);
-    mc_lc_remove_outputs(&c->lc, &f->sent);
+    mc_lc_remove_outputs(&c->s.lc, &f->sent);
     u->failures++;
     mc_log(c->ctx, "compaction %llu (inputs %s) failed on rank %d (failure %u): %s",
            (unsigned long long)f->sent.id, inputs, rank, u->failures, why);
@@ -452,22 +293,22 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
         c->failed = true;
         c->stop_picking = true;
         mc_log(c->ctx, "--strict: no new compactions; finishing those in flight");
-        mc_lc_flight_drop(&c->lc, idx);
+        mc_lc_flight_drop(&c->s.lc, idx);
         drop_waiting(c);
         return;
     }
     if (u->failures <= c->opts->retries) {
         if (c->stop_picking) {
-            mc_lc_flight_drop(&c->lc, idx);
+            mc_lc_flight_drop(&c->s.lc, idx);
             return;
         }
         c->rep->compactions_retried++;
         /* Issued again, unsplit, with a new id and new segnos, avoiding RANK. */
-        if (mc_lc_unit_restart(&c->lc, u, rank, &c->err) != MC_OK) {
-            mc_lc_unit_doom(&c->lc, u, false);
+        if (mc_lc_unit_restart(&c->s.lc, u, rank, &c->err) != MC_OK) {
+            mc_lc_unit_doom(&c->s.lc, u, false);
             go_fatal(c);
         }
-        mc_lc_flight_end(&c->lc, mc_lc_index(&c->lc, f));
+        mc_lc_flight_end(&c->s.lc, mc_lc_index(&c->s.lc, f));
         return;
     }
     c->rep->compactions_failed++;
@@ -476,22 +317,22 @@ static void handle_failure(coord *c, size_t idx, int rank, const char *why)
     mc_log(c->ctx, "segments %s quarantined after %u failed attempts; they stay as they are", inputs, u->failures);
     unit_quarantine(c, u);
     /* Its other slices waiting to run are dropped; running ones end when they answer. */
-    f->rank = 0;   /* not waiting: ends last, below */
-    mc_lc_end_waiting_of(&c->lc, u);
-    mc_lc_flight_end(&c->lc, mc_lc_index(&c->lc, f));
+    mc_lc_flight_run(&c->s.lc, f, 0);   /* not waiting: ends last, below */
+    mc_lc_end_waiting_of(&c->s.lc, u);
+    mc_lc_flight_end(&c->s.lc, mc_lc_index(&c->s.lc, f));
 }
 
 /* Takes over RESP (cleared). */
 static void handle_response(coord *c, int rank, mc_response *resp)
 {
-    ssize_t found = mc_lc_find(&c->lc, resp->id);
-    if (found < 0 || c->lc.flights[found]->rank != rank) {
+    ssize_t found = mc_lc_find(&c->s.lc, resp->id);
+    if (found < 0 || c->s.lc.flights[found]->rank != rank) {
         mc_log(c->ctx, "ignoring a response from rank %d for unknown compaction %llu",
                rank, (unsigned long long)resp->id);
         return;
     }
     size_t idx = (size_t)found;
-    flight *f = c->lc.flights[idx];
+    flight *f = c->s.lc.flights[idx];
     unit *u = f->u;
     stop_running(c, f);
     if (c->live)
@@ -501,19 +342,21 @@ static void handle_response(coord *c, int rank, mc_response *resp)
     mc_report_add(c->rep, rank, &resp->stats, false);   /* the rank's run; totals when applied */
     if (mc_lc_flight_stale(f)) {
         /* From an attempt that already failed (or a unit applied without it). */
-        mc_lc_remove_outputs(&c->lc, &f->sent);
-        mc_lc_flight_end(&c->lc, idx);
+        mc_lc_remove_outputs(&c->s.lc, &f->sent);
+        mc_lc_flight_end(&c->s.lc, idx);
         return;
     }
     if (c->abandoned || c->fatal || u->doomed) {
-        mc_lc_flight_abandon(&c->lc, idx);
+        mc_lc_flight_abandon(&c->s.lc, idx);
         return;
     }
     mc_err e;
     mc_err_clear(&e);
     mc_status st = (mc_status)resp->status;
+    unit *complete = NULL;
     if (st == MC_OK) {
-        st = mc_response_validate(&f->sent, resp, &e);
+        /* The slice is done: kept for the unit, applied with the last one. */
+        st = mc_sched_slice_ok(&c->s, idx, resp, &complete, &e);
         if (st != MC_OK)
             mc_log(c->ctx, "rank %d's response for compaction %llu is invalid",
                    rank, (unsigned long long)resp->id);
@@ -524,8 +367,6 @@ static void handle_response(coord *c, int rank, mc_response *resp)
         handle_failure(c, idx, rank, e.msg);
         return;
     }
-    /* The slice is done: kept for the unit, applied with the last one. */
-    unit *complete = mc_lc_part_done(&c->lc, idx, resp);
     if (complete)
         unit_apply(c, complete);
 }
@@ -539,13 +380,13 @@ static void handle_farewell(coord *c, int rank)
     if (c->live)
         c->live[rank] = 0;
     size_t n = 0;
-    for (size_t i = c->lc.nflights; i-- > 0;) {
-        flight *f = c->lc.flights[i];
+    for (size_t i = c->s.lc.nflights; i-- > 0;) {
+        flight *f = c->s.lc.flights[i];
         if (f->rank != rank)
             continue;
         stop_running(c, f);
-        mc_lc_remove_outputs(&c->lc, &f->sent);   /* the worker has stopped writing */
-        if (mc_lc_requeue(&c->lc, i, c->stop_picking)) {
+        mc_lc_remove_outputs(&c->s.lc, &f->sent);   /* the worker has stopped writing */
+        if (mc_lc_requeue(&c->s.lc, i, c->stop_picking)) {
             c->rep->compactions_reissued++;
             n++;
         }
@@ -619,12 +460,10 @@ static void service(coord *c)
 static void maybe_commit(coord *c, bool force)
 {
     note_moves(c);
-    if (!c->dirty || c->fatal)
-        return;
     double t = now();
-    if (!force && c->ndeletes < COMMIT_MAX_DELETES) {
-        if (t - c->last_commit < COMMIT_INTERVAL)
-            return;
+    if (c->fatal || !mc_sched_commit_due(&c->s, t, force))
+        return;
+    if (!force && c->s.ndeletes < MC_SCHED_COMMIT_MAX_DELETES) {
         int waiting = 0;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->ctx->comm, &waiting, MPI_STATUS_IGNORE);
         if (waiting)
@@ -634,26 +473,15 @@ static void maybe_commit(coord *c, bool force)
         mc_log(c->ctx, "fault coordinator_crash: exiting before commit (test only)");
         _exit(9);
     }
-    uint64_t generation = mc_manifest_generation(c->m);
-    if (mc_manifest_commit(c->store, c->m, &c->err) != MC_OK) {
-        /* If CURRENT was switched (the generation moved) the commit is done
-         * but may not be durable: the queued inputs stay (the previous
-         * generation names them) and, the run being fatal, no orphan
-         * sweep follows (*committed is false). */
-        if (mc_manifest_generation(c->m) != generation)
-            c->rep->commits++;
+    /* If CURRENT was switched but the commit failed, it may not be durable:
+     * the queued inputs stay (the previous generation names them) and, the
+     * run being fatal, no orphan sweep follows (*committed is false). */
+    bool switched = false;
+    mc_status st = mc_sched_commit(&c->s, t, &switched, &c->err);
+    if (switched)
+        c->rep->commits++;
+    if (st != MC_OK)
         go_fatal(c);
-        return;
-    }
-    c->rep->commits++;
-    c->dirty = false;
-    c->last_commit = now();
-    for (size_t i = 0; i < c->ndeletes; i++) {
-        mc_err e;
-        if (mc_store_remove_segment(c->store, c->deletes[i], &e) != MC_OK)
-            mc_log_err(c->ctx, &e);
-    }
-    c->ndeletes = 0;
 }
 
 static void check_limits(coord *c)
@@ -692,7 +520,7 @@ static void show_progress(coord *c, bool final)
     s.bytes_read = c->merged;   /* the report counts applied compactions only: it jumps */
     for (int r = 0; c->live && r < c->ctx->size; r++)
         s.bytes_read += c->live[r];   /* merged inside compactions still running */
-    s.pending_bytes = mc_picker_pending_bytes(c->picker);
+    s.pending_bytes = mc_picker_pending_bytes(c->s.picker);
     if (final)
         mc_progress_finish(c->progress, &s);
     else
@@ -730,7 +558,7 @@ static void local_merged(void *ctx, uint64_t bytes)
 
 static void run_local(coord *c, flight *f)
 {
-    f->rank = 0;
+    mc_lc_flight_run(&c->s.lc, f, 0);
     c->running++;
     c->local_busy = true;
     c->local = f;
@@ -794,8 +622,10 @@ static void main_loop(coord *c)
             if (c->fatal)
                 return;
         }
-        if (c->lc.nflights == 0)
+        if (c->s.lc.nflights == 0 && (c->s.dry || c->stop_picking))
             return;   /* nothing running or waiting, and nothing to pick */
+        if (!c->s.dry && !c->stop_picking && job_has_room(c))
+            continue;   /* the picker yielded after a quota of moves: messages first, then more */
         MPI_Status status;
         if (mc_wait_message(c->ctx->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, &status,
                             c->draining ? NULL : &mc_drain_requested, WAIT_SLICE)) {
@@ -812,22 +642,27 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     coord cs = { .ctx = ctx, .store = store, .m = m, .opts = opts, .rep = report };
     coord *c = &cs;
     mc_err_clear(&c->err);
-    mc_lc_init(&c->lc, &lc_ops, c);
     size_t size = (size_t)ctx->size;
     c->nlive = size;
     c->rotor = 1;
-    c->t0 = c->last_commit = now();
+    c->t0 = now();
     report->initial_bytes = mc_manifest_total_bytes(m);
 
 
     mc_picker_opts popts = { .full = opts->full };
+    /* A narrower merge than the limits allow, to exercise the merge tree
+     * on small stores (tests; docs/COMPACTION.md). */
+    const char *fds = getenv("MPICOMPACT_MERGE_FDS");
+    if (fds && strtoull(fds, NULL, 10) >= 2)
+        popts.max_fds = (size_t)strtoull(fds, NULL, 10);
+    c->s.last_commit = c->t0;
     c->load = calloc(size, sizeof *c->load);
     c->gone = calloc(size, sizeof *c->gone);
     c->live = calloc(size, sizeof *c->live);
     if (!c->load || !c->gone || !c->live) {
         mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory for %zu ranks' state", size);
         go_fatal(c);
-    } else if (mc_picker_create(m, &popts, &c->picker, &c->err) != MC_OK ||
+    } else if (mc_sched_init(&c->s, store, m, &popts, sched_log, c, &c->err) != MC_OK ||
                mc_progress_create(opts->progress, opts->progress_interval, stderr, &c->progress, &c->err) != MC_OK) {
         go_fatal(c);
     }
@@ -836,21 +671,21 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
         main_loop(c);
     stop_workers(c);
     /* What is left was abandoned or never sent; every rank has stopped. */
-    for (size_t i = c->lc.nflights; i-- > 0;) {
-        flight *f = c->lc.flights[i];
+    for (size_t i = c->s.lc.nflights; i-- > 0;) {
+        flight *f = c->s.lc.flights[i];
         if (f->rank >= 0) {
             stop_running(c, f);
-            mc_lc_flight_abandon(&c->lc, i);   /* a stale one leaves its unit alone */
+            mc_lc_flight_abandon(&c->s.lc, i);   /* a stale one leaves its unit alone */
         } else {
-            mc_lc_flight_drop(&c->lc, i);
+            mc_lc_flight_drop(&c->s.lc, i);
         }
     }
-    if (c->picker) {
+    if (c->s.picker) {
         maybe_commit(c, true);
         show_progress(c, true);
     }
 
-    bool more = c->picker && mc_picker_wants_more(c->picker);
+    bool more = c->s.picker && mc_picker_wants_more(c->s.picker);
     int rc = MC_EXIT_OK;
     if (c->fatal || c->failed)
         rc = MC_EXIT_FAIL;
@@ -858,17 +693,15 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
         rc = MC_EXIT_MORE;
     else if (more)
         mc_log(ctx, "compaction ended with levels still over their limits");
-    *committed = !c->fatal && !c->dirty;
+    *committed = !c->fatal && !c->s.dirty;
     report->wall_seconds = now() - c->t0;
     report->coordinator_busy_seconds = c->busy;
 
     mc_progress_destroy(&c->progress);
-    mc_picker_destroy(&c->picker);
-    mc_lc_fini(&c->lc);
+    mc_sched_fini(&c->s);
     free(c->load);
     free(c->gone);
     free(c->live);
-    free(c->deletes);
     free(c->sends);
     mc_buf_free(&c->msg);
     return rc;

@@ -15,6 +15,7 @@
 #define MIN_META_BYTES 74u  /* 7 u64 fields and two 1-byte keys with lengths */
 #define MIN_KEY_BYTES 8u
 #define MIN_GUARD_BYTES (2 * MIN_KEY_BYTES + 8u)
+#define MAX_SEGNOS ((uint64_t)1 << 26)  /* segnos one request may carry (512 MiB of them decoded) */
 
 /* ---- encoding ---- */
 
@@ -69,9 +70,21 @@ mc_status mc_wire_encode_request(const mc_request *req, mc_buf *out, mc_err *err
     TRY(put_key(out, &req->lo, err));
     TRY(put_key(out, &req->hi, err));
     TRY(put_key(out, &req->split, err));
-    TRY(mc_buf_append_u64(out, req->nsegnos, err));
+    /* Segnos as runs of consecutive numbers (they are allocated in blocks):
+     * the count, the number of runs, then (first, length) per run. */
+    size_t runs = 0;
     for (size_t i = 0; i < req->nsegnos; i++)
+        runs += i == 0 || req->segnos[i] != req->segnos[i - 1] + 1;
+    TRY(mc_buf_append_u64(out, req->nsegnos, err));
+    TRY(mc_buf_append_u64(out, runs, err));
+    for (size_t i = 0; i < req->nsegnos;) {
+        size_t j = i + 1;
+        while (j < req->nsegnos && req->segnos[j] == req->segnos[j - 1] + 1)
+            j++;
         TRY(mc_buf_append_u64(out, req->segnos[i], err));
+        TRY(mc_buf_append_u64(out, j - i, err));
+        i = j;
+    }
     TRY(mc_buf_append_u64(out, req->nguards, err));
     for (size_t i = 0; i < req->nguards; i++) {
         TRY(put_key(out, &req->guards[i].lo, err));
@@ -245,7 +258,7 @@ mc_status mc_wire_decode_request(const uint8_t *p, size_t len, mc_request *req, 
     reader r = { p, p + len, "request" };
     mc_status st = MC_OK;
     uint32_t magic = 0;
-    uint64_t nuppers = 0;
+    uint64_t nuppers = 0, nsegnos = 0;
     size_t n = 0;
     memset(req, 0, sizeof *req);
 
@@ -272,11 +285,33 @@ mc_status mc_wire_decode_request(const uint8_t *p, size_t len, mc_request *req, 
     GET(get_key(&r, &req->lo, "low key", err));
     GET(get_key(&r, &req->hi, "high key", err));
     GET(get_key(&r, &req->split, "split key", err));
-    GET(get_count(&r, &n, 8, "segno count", err));
-    ALLOC(req->segnos, n);
-    req->nsegnos = n;
-    for (size_t i = 0; i < req->nsegnos; i++)
-        GET(get_u64(&r, &req->segnos[i], "segno", err));
+    GET(get_u64(&r, &nsegnos, "segno count", err));
+    GET(get_count(&r, &n, 16, "segno run count", err));
+    if (nsegnos > MAX_SEGNOS || n > nsegnos || (nsegnos && !n)) {
+        st = bad(&r, err, "segno count");
+        goto cleanup;
+    }
+    req->segnos = malloc((nsegnos ? nsegnos : 1) * sizeof *req->segnos);
+    if (!req->segnos) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory decoding %llu segnos", (unsigned long long)nsegnos);
+        goto cleanup;
+    }
+    for (size_t k = 0, filled = 0; k < n; k++) {
+        uint64_t first, len;
+        GET(get_u64(&r, &first, "segno", err));
+        GET(get_u64(&r, &len, "segno run length", err));
+        if (len == 0 || len > nsegnos - filled || first > UINT64_MAX - len) {
+            st = bad(&r, err, "segno run length");
+            goto cleanup;
+        }
+        for (uint64_t i = 0; i < len; i++)
+            req->segnos[filled++] = first + i;
+        req->nsegnos = filled;
+    }
+    if (req->nsegnos != nsegnos) {
+        st = bad(&r, err, "segno count");
+        goto cleanup;
+    }
     GET(get_count(&r, &n, MIN_GUARD_BYTES, "guard count", err));
     ALLOC(req->guards, n);
     req->nguards = n;

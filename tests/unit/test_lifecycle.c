@@ -167,8 +167,8 @@ static void bug_sequence(bool named_after_apply)
     mc_lc_init(&lc, &ops, &f);
     mc_flight *fl[2];
     mc_unit *u = start_unit(&lc, &f, 2, fl);
-    fl[0]->rank = 1;
-    fl[1]->rank = 2;
+    mc_lc_flight_run(&lc, fl[0], 1);
+    mc_lc_flight_run(&lc, fl[1], 2);
     uint64_t failed[2], stale[2];
     memcpy(failed, fl[0]->sent.segnos, sizeof failed);
     memcpy(stale, fl[1]->sent.segnos, sizeof stale);
@@ -187,7 +187,7 @@ static void bug_sequence(bool named_after_apply)
     assert_false(mc_lc_flight_stale(again));
     assert_int_equal(again->avoid_rank, 1);
     assert_int_equal(u->nparts, 1);
-    again->rank = 0;
+    mc_lc_flight_run(&lc, again, 0);
     mc_request applied;
     assert_int_equal(mc_request_copy(&applied, &again->sent, &err), MC_OK);
     mc_response resp = ok_resp(again);
@@ -241,8 +241,8 @@ static void test_gate_refuses_applied_unit(void **state)
     mc_lc_init(&lc, &ops, &f);
     mc_flight *fl[2];
     mc_unit *u = start_unit(&lc, &f, 2, fl);
-    fl[0]->rank = 1;
-    fl[1]->rank = 2;
+    mc_lc_flight_run(&lc, fl[0], 1);
+    mc_lc_flight_run(&lc, fl[1], 2);
     mc_err err;
     /* A third, stale flight keeps the unit alive after apply. */
     assert_int_equal(mc_lc_unit_restart(&lc, u, -1, &err), MC_OK);
@@ -250,7 +250,7 @@ static void test_gate_refuses_applied_unit(void **state)
     assert_int_equal(f.nremoved, 0);
     mc_lc_flight_end(&lc, mc_lc_index(&lc, fl[0]));
     mc_flight *again = lc.flights[0] == fl[1] ? lc.flights[1] : lc.flights[0];
-    again->rank = 0;
+    mc_lc_flight_run(&lc, again, 0);
     mc_request applied;
     assert_int_equal(mc_request_copy(&applied, &again->sent, &err), MC_OK);
     mc_response ra = ok_resp(again);
@@ -275,8 +275,10 @@ static void test_abandon_current_dooms_unit(void **state)
     mc_lc_init(&lc, &ops, &f);
     mc_flight *fl[3];
     mc_unit *u = start_unit(&lc, &f, 3, fl);
+    assert_int_equal(lc.nwaiting, 3);
     for (int i = 0; i < 3; i++)
-        fl[i]->rank = i + 1;
+        mc_lc_flight_run(&lc, fl[i], i + 1);
+    assert_int_equal(lc.nwaiting, 0);
     uint64_t s0[2], s1[2], s2[2];
     memcpy(s0, fl[0]->sent.segnos, sizeof s0);
     memcpy(s1, fl[1]->sent.segnos, sizeof s1);
@@ -307,7 +309,7 @@ static void test_requeue(void **state)
     mc_lc_init(&lc, &ops, &f);
     mc_flight *fl[1];
     start_unit(&lc, &f, 1, fl);
-    fl[0]->rank = 3;
+    mc_lc_flight_run(&lc, fl[0], 3);
     uint64_t id = fl[0]->sent.id, seg = fl[0]->sent.segnos[0];
     assert_true(mc_lc_requeue(&lc, 0, false));
     assert_int_equal(fl[0]->rank, -1);

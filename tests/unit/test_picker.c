@@ -270,6 +270,8 @@ static void run(mc_manifest *m, mc_picker *p, size_t maxfl, sim *s)
         s->max_seen_l0 = l0 > s->max_seen_l0 ? l0 : s->max_seen_l0;
         seen.max_l0 = l0 > seen.max_l0 ? l0 : seen.max_l0;
         assert_int_equal(mc_picker_inflight(p), s->nfl);
+        if (s->nfl == 0 && mc_picker_yielded(p))
+            continue;   /* a quota of moves made: more to pick */
         if (s->nfl == 0)
             break;
         complete(s, m, p, (size_t)rnd_in(0, s->nfl - 1), rnd_in(0, 9) == 0);
@@ -480,9 +482,13 @@ static void test_l0_batches(void **state)
     mc_manifest_destroy(&m);
 }
 
-/* A level-0 batch holds at most 64 uppers (the rest wait: their range meets
- * the batch's span), and takes up to 4 * (fanout + 1) lowers, sticky past
- * them; a lone upper takes fanout + 1. */
+/* The width of one merge: 70 overlapping level-0 segments where a merge may
+ * open 64 inputs are one round of the merge tree (the oldest 70 - 64 + 64/8
+ * = 14 of them merged into level 0, not cut at segment_size, no lowers: what
+ * the final pass must shed plus room for the round's outputs), and the rest
+ * wait for it;
+ * where it may open 128 they are one pass with every level-1 segment below
+ * them. A lone upper takes fanout + 1 lowers, sticky past them. */
 static void test_l0_batch_bounds(void **state)
 {
     (void)state;
@@ -495,16 +501,19 @@ static void test_l0_batch_bounds(void **state)
     for (uint64_t j = 0; j < 5; j++)
         add(m, 300 + j, 1, 89990 + j * 20, 90000 + j * 20, 1, 0, 1);
     mc_picker *p = NULL;
-    assert_int_equal(mc_picker_create(m, NULL, &p, NULL), MC_OK);
+    mc_picker_opts narrow = {.max_fds = 64};
+    assert_int_equal(mc_picker_create(m, &narrow, &p, NULL), MC_OK);
     mc_request *a = NULL, *b = NULL, *c = NULL;
     assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
     assert_non_null(a);
-    assert_int_equal(a->nuppers, 64);
-    for (size_t i = 0; i < 64; i++)
+    assert_int_equal(a->nuppers, 14);
+    assert_int_equal(a->ninputs, 14);
+    for (size_t i = 0; i < 14; i++)
         assert_int_equal(a->inputs[i].segno, 1 + i);
-    assert_int_equal(a->ninputs - a->nuppers, 4 * (2 + 1));
-    assert_true(a->flags & MC_REQ_STICKY);
-    assert_int_equal(get_key(a->split.p, a->split.len), 150 + 11 * 100);
+    assert_int_equal(a->upper_level, 0);
+    assert_int_equal(a->out_level, 0);
+    assert_true(a->segment_size > (uint64_t)1 << 40);
+    assert_false(a->flags & MC_REQ_STICKY);
     assert_int_equal(mc_picker_next(p, &b, NULL), MC_OK);
     assert_non_null(b);
     assert_int_equal(b->nuppers, 1);
@@ -513,7 +522,7 @@ static void test_l0_batch_bounds(void **state)
     assert_true(b->flags & MC_REQ_STICKY);
     assert_int_equal(b->inputs[3].segno, 302);
     assert_int_equal(mc_picker_next(p, &c, NULL), MC_OK);
-    assert_null(c);   /* 65 .. 70 overlap a's span at level 1 */
+    assert_null(c);   /* 15 .. 70 wait for the round over their range */
     mc_picker_release(p, a);
     mc_picker_release(p, b);
     mc_request_clear(a);
@@ -521,6 +530,19 @@ static void test_l0_batch_bounds(void **state)
     free(a);
     free(b);
     assert_int_equal(mc_picker_inflight(p), 0);
+    mc_picker_destroy(&p);
+
+    mc_picker_opts wide = {.max_fds = 128};
+    assert_int_equal(mc_picker_create(m, &wide, &p, NULL), MC_OK);
+    assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
+    assert_non_null(a);
+    assert_int_equal(a->nuppers, 70);
+    assert_int_equal(a->ninputs, 70 + 30);
+    assert_int_equal(a->out_level, 1);
+    assert_false(a->flags & MC_REQ_STICKY);
+    mc_picker_release(p, a);
+    mc_request_clear(a);
+    free(a);
     mc_picker_destroy(&p);
     mc_manifest_destroy(&m);
 }

@@ -1,0 +1,86 @@
+/* sched: the MPI-free part of rank 0's compaction loop, shared by the
+ * coordinator (src/mpi/coordinator.c) and the simulator (bench/coordinator_sim).
+ *
+ * It owns the picker, the lifecycle of picked units (lifecycle.h), the
+ * inputs waiting to be deleted after the next commit, and the commit
+ * cadence. The caller moves flights to ranks and back (messages, or a
+ * simulation) and decides how failures are retried; everything between a
+ * pick and a durable commit goes through here:
+ *   pick      mc_sched_take: a waiting flight a rank may run, or a new pick
+ *             cut into slices (split.h), guards trimmed to each slice
+ *   answer    mc_sched_slice_ok: a slice's response validated against the
+ *             request sent, kept; the last slice applies the unit
+ *   apply     mc_sched_apply: join, validate, mc_manifest_apply as one unit,
+ *             picker release, inputs queued for deletion
+ *   commit    mc_sched_commit_due / mc_sched_commit: the single call to
+ *             mc_manifest_commit, then the queued inputs are unlinked
+ * Invariants: an input file is unlinked only after a commit that no longer
+ * names it; a unit's inputs are busy from pick until release. */
+#ifndef MC_SCHED_H
+#define MC_SCHED_H
+
+#include "lifecycle.h"
+#include "picker.h"
+
+#define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits */
+#define MC_SCHED_COMMIT_MAX_DELETES 4096  /* queued input deletions that force a commit */
+#define MC_SCHED_MAX_SLICES 64            /* most slices one compaction is cut into */
+
+typedef struct mc_sched {
+    const char *store;
+    mc_manifest *m;
+    mc_picker *picker;
+    mc_lc lc;
+    uint64_t *deletes;      /* inputs to unlink after the next commit */
+    size_t ndeletes, cap_deletes;
+    bool dirty;             /* the manifest differs from the committed one */
+    bool dry;               /* the picker had nothing: ask again after a change */
+    uint64_t moves_seen;
+    double last_commit;     /* caller's clock */
+    uint64_t commits;       /* commits that switched CURRENT */
+    uint64_t slices;        /* slices of the units cut in more than one */
+    void (*log)(void *ctx, const mc_err *err);   /* failed removals; may be NULL */
+    void *log_ctx;
+} mc_sched;
+
+/* Borrows STORE and M (both outlive S). LOG may be NULL. */
+mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc_picker_opts *popts,
+                        void (*log)(void *ctx, const mc_err *err), void *log_ctx, mc_err *err);
+/* Frees what is left (flights, picker) without removing files. */
+void mc_sched_fini(mc_sched *s);
+
+/* How many slices to cut REQ into: one per idle rank, none smaller than a
+ * quarter segment, at most MC_SCHED_MAX_SLICES; 1 when SINGLE. */
+size_t mc_sched_slices_wanted(const mc_request *req, size_t idle, bool single);
+
+/* Work for RANK: a waiting flight it may run (not one that avoids RANK
+ * unless NLIVE <= 1; not a slice of a cut unit when LEAVE_SLICES), else,
+ * unless NO_PICK or dry, a new pick cut into mc_sched_slices_wanted(IDLE,
+ * SINGLE) slices. *out = NULL: nothing. On error nothing is in flight for
+ * the failed pick. */
+mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, bool no_pick, size_t idle,
+                        bool single, mc_flight **out, mc_err *err);
+
+/* Flight IDX (current, unit not doomed) answered RESP with status OK:
+ * validated against the request sent (error: nothing changed, the caller
+ * handles the failure); kept; when it completes its unit, *complete is the
+ * unit to give to mc_sched_apply. RESP is taken over (cleared) on success. */
+mc_status mc_sched_slice_ok(mc_sched *s, size_t idx, mc_response *resp, mc_unit **complete, mc_err *err);
+
+/* Every slice of U succeeded: join, validate and apply as one unit. On
+ * success STATS gets the unit's totals, its inputs are released and queued
+ * for deletion, and U is marked applied (it may be freed). On failure the
+ * manifest is unchanged and U is the caller's to doom. */
+mc_status mc_sched_apply(mc_sched *s, mc_unit *u, mc_compact_stats *stats, mc_err *err);
+
+/* Picker moves since the last call (they make the manifest dirty). */
+uint64_t mc_sched_note_moves(mc_sched *s);
+/* A commit is due at time NOW: dirty and (FORCE, or many deletes queued, or
+ * MC_SCHED_COMMIT_INTERVAL since the last one). */
+bool mc_sched_commit_due(const mc_sched *s, double now, bool force);
+/* Commits the manifest (mc_manifest_commit), then unlinks the queued inputs
+ * (failures logged). On error nothing is unlinked; *switched tells whether
+ * CURRENT moved (the commit happened but may not be durable). */
+mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err);
+
+#endif
