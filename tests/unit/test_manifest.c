@@ -803,9 +803,10 @@ static void test_io_rejects(void **state)
     assert_int_equal(mc_manifest_load(store, &m, &err), MC_ECORRUPT);
 
     /* A newer version. */
-    craft_manifest(path, 1, 2, 3, segno, level, min, max);
+    craft_manifest(path, 1, 3, 3, segno, level, min, max);
     assert_int_equal(mc_manifest_load(store, &m, &err), MC_EFORMAT);
-    snprintf(want, sizeof want, "%s: manifest format version 2 is newer than this program supports (1)", path);
+    snprintf(want, sizeof want,
+             "%s: manifest format version 3 is newer than this program supports (2): use a newer mpicompact", path);
     assert_string_equal(err.msg, want);
 
     /* CURRENT that does not name a manifest. */
