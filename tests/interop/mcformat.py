@@ -216,6 +216,16 @@ def read_manifest(store):
     return rel, attrs, manifest_order(live.values())
 
 
+def seg_entry(segno, level, items):
+    """The manifest entry (FORMAT.md 3.2) of a segment holding ITEMS."""
+    keys = sorted(it[0] for it in items)
+    return {"segno": segno, "level": level, "nitems": len(items),
+            "ndeletes": sum(1 for it in items if it[3] == DELETE),
+            "bytes": sum(len(it[0]) + len(it[1]) for it in items),
+            "min_seq": min(it[2] for it in items), "max_seq": max(it[2] for it in items),
+            "min_key": keys[0], "max_key": keys[-1]}
+
+
 def write_manifest_file(path, attrs, entries, removed=()):
     """Writes one manifest file (version 2): ATTRS holds generation, parent
     (0 for a base), content_epoch, next_segno, next_seq and the parameters."""
@@ -240,7 +250,7 @@ def write_manifest_file(path, attrs, entries, removed=()):
     os.rename(tmp, path)
 
 
-def commit_edit(store, entries=(), removed=(), next_segno=None, content_changed=True):
+def commit_edit(store, entries=(), removed=(), next_segno=None, next_seq=None, content_changed=True):
     """Commits the next generation as an edit of the current one (FORMAT.md
     3.4/3.5): ENTRIES added or replaced, segnos REMOVED. Returns it."""
     rel = current_manifest(store)
@@ -253,6 +263,8 @@ def commit_edit(store, entries=(), removed=(), next_segno=None, content_changed=
                  content_epoch=epoch + 1 if content_changed or epoch == 0 else epoch)
     if next_segno is not None:
         attrs["next_segno"] = next_segno
+    if next_seq is not None:
+        attrs["next_seq"] = next_seq
     write_manifest_file(os.path.join(store, manifest_relpath(gen)), attrs, list(entries), removed)
     fsync_dir(os.path.join(store, "manifest"))
     cur = os.path.join(store, "CURRENT")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # h5py writes segments from docs/FORMAT.md alone; `add` accepts them and
 # `scan` returns exactly their logical content (highest seq wins, deletes
-# hide); verify passes; adding the same file twice changes nothing.
+# hide); verify passes; adding the same file twice changes nothing. Then
+# h5py commits manifest edits itself (FORMAT.md 3.5): mpicompact reads them,
+# and writes on top of them.
 source "$(dirname "$0")/../mpi/lib.sh"
 
 W=$MC_TMP/in
@@ -43,5 +45,22 @@ R=$MC_TMP/reorder
 run_ok "$MC_BIN" init "$R"
 for f in c a b; do run_ok "$MC_BIN" add "$R" "$W/$f.h5"; done
 assert_eq "$(digest_of "$R")" "$d" "digest does not depend on the order of adds"
+
+# Manifest edits written by h5py: added, removed and moved segments.
+E=$MC_TMP/edits
+run_ok "$MC_BIN" init "$E"
+py "$MC_SRC/tests/interop/h5py_write_edits.py" "$E" "$MC_SEED" "$MC_TMP/edits.scan" || fail "h5py_write_edits.py"
+(( $(fmt chain "$E" | wc -l) == 4 )) || fail "expected a base and 3 edits, chain: $(fmt chain "$E" | tr '\n' ' ')"
+run_ok mc_mpirun 2 verify "$E"
+run_ok mc_mpirun 2 scan "$E"
+cmp -s "$MC_OUT" "$MC_TMP/edits.scan" || { diff "$MC_OUT" "$MC_TMP/edits.scan" | head -20 >&2; fail "scan of h5py-written edits"; }
+run_ok "$MC_BIN" stat "$E"
+grep -Eq '^ +1 +1 ' "$MC_OUT" || { cat "$MC_OUT" >&2; fail "the moved segment is not in level 1"; }
+d=$(digest_of "$E")
+# mpicompact commits on top of the h5py chain, then compacts: same content.
+run_ok mc_mpirun 2 compact "$E" --full
+run_ok mc_mpirun 2 verify "$E"
+assert_eq "$(digest_of "$E")" "$d" "digest after compacting the h5py-written chain"
+check_seg_dir "$E"
 
 pass
