@@ -7,6 +7,7 @@ shell tests:
 
     mcformat.py manifest STORE            one line per live segment: "segno level path"
     mcformat.py chain STORE               the files of the committed manifest, base first
+    mcformat.py to-v1 STORE               commit the manifest again as one version-1 file
     mcformat.py check-seg-dir STORE       exit 1 unless seg/ holds exactly the manifest's files
     mcformat.py snapshot STORE            a digest of every file's name and bytes under STORE
     mcformat.py stat-json FILE KEY...     values looked up in a `stat --json` document
@@ -226,14 +227,16 @@ def seg_entry(segno, level, items):
             "min_key": keys[0], "max_key": keys[-1]}
 
 
-def write_manifest_file(path, attrs, entries, removed=()):
-    """Writes one manifest file (version 2): ATTRS holds generation, parent
-    (0 for a base), content_epoch, next_segno, next_seq and the parameters."""
+def write_manifest_file(path, attrs, entries, removed=(), version=2):
+    """Writes one manifest file: ATTRS holds generation, parent (0 for a
+    base), content_epoch, next_segno, next_seq and the parameters. Version 1
+    (FORMAT.md 3.6): a full list without parent, content_epoch, removed."""
     tmp = path + ".tmp"
+    v2 = ("parent", "content_epoch") if version >= 2 else ()
     with h5py.File(tmp, "w") as f:
         f.attrs["format"] = MANIFEST_FORMAT
-        f.attrs["version"] = np.uint32(2)
-        for k in ("generation", "parent", "content_epoch", "next_segno", "next_seq", "segment_size"):
+        f.attrs["version"] = np.uint32(version)
+        for k in ("generation",) + v2 + ("next_segno", "next_seq", "segment_size"):
             f.attrs[k] = np.uint64(attrs[k])
         for k in ("fanout", "l0_limit", "levels"):
             f.attrs[k] = np.uint32(attrs[k])
@@ -243,7 +246,8 @@ def write_manifest_file(path, attrs, entries, removed=()):
             data, offsets = concat([e[k + "_key"] for e in entries])
             write_dataset(f, k + "_keys", data)
             write_dataset(f, k + "_key_offsets", offsets)
-        write_dataset(f, "removed", np.array(sorted(removed), dtype="<u8"))
+        if version >= 2:
+            write_dataset(f, "removed", np.array(sorted(removed), dtype="<u8"))
     fd = os.open(tmp, os.O_RDONLY)
     os.fsync(fd)
     os.close(fd)
@@ -266,6 +270,12 @@ def commit_edit(store, entries=(), removed=(), next_segno=None, next_seq=None, c
     if next_seq is not None:
         attrs["next_seq"] = next_seq
     write_manifest_file(os.path.join(store, manifest_relpath(gen)), attrs, list(entries), removed)
+    switch_current(store, gen)
+    return gen
+
+
+def switch_current(store, gen):
+    """The commit point (FORMAT.md 3.4): CURRENT names generation GEN."""
     fsync_dir(os.path.join(store, "manifest"))
     cur = os.path.join(store, "CURRENT")
     with open(cur + ".tmp", "w") as f:
@@ -274,6 +284,17 @@ def commit_edit(store, entries=(), removed=(), next_segno=None, next_seq=None, c
         os.fsync(f.fileno())
     os.rename(cur + ".tmp", cur)
     fsync_dir(store)
+
+
+def commit_v1(store):
+    """Commits the current manifest again as one version-1 file (what an
+    older mpicompact wrote); the old chain's files become orphans."""
+    rel, head, entries = read_manifest(store)
+    gen = int(head["generation"]) + 1
+    attrs = {k: int(head[k]) for k in ("next_segno", "next_seq", "segment_size", "fanout", "l0_limit", "levels")}
+    attrs["generation"] = gen
+    write_manifest_file(os.path.join(store, manifest_relpath(gen)), attrs, entries, version=1)
+    switch_current(store, gen)
     return gen
 
 
@@ -420,6 +441,9 @@ def main(argv):
         return 0
     if cmd == "chain":
         print("\n".join(manifest_chain(argv[2])))
+        return 0
+    if cmd == "to-v1":
+        print(commit_v1(argv[2]))
         return 0
     if cmd == "check-seg-dir":
         return check_seg_dir(argv[2])

@@ -63,4 +63,26 @@ run_ok mc_mpirun 2 verify "$E"
 assert_eq "$(digest_of "$E")" "$d" "digest after compacting the h5py-written chain"
 check_seg_dir "$E"
 
+# A store whose manifest is version 1 (an older mpicompact's) is read, and
+# the next commit writes version 2 on top of it.
+O=$MC_TMP/v1
+run_ok "$MC_BIN" init "$O"
+run_ok "$MC_BIN" add "$O" "$W/a.h5" "$W/c.h5"
+d=$(digest_of "$O")
+fmt to-v1 "$O" >/dev/null || fail "mcformat.py to-v1"
+assert_eq "$(digest_of "$O")" "$d" "digest of the store rewritten as version 1"
+run_ok "$MC_BIN" add "$O" "$W/b.h5"
+mapfile -t chain < <(fmt chain "$O")
+(( ${#chain[@]} == 2 )) || fail "after a commit on a version-1 manifest: chain ${chain[*]}"
+py - "$O/${chain[0]}" "$O/${chain[1]}" <<'EOF' || fail "chain is not a version-1 base and a version-2 edit"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    sys.exit(0 if int(a.attrs["version"]) == 1 and int(b.attrs["version"]) == 2
+             and int(b.attrs["parent"]) == int(a.attrs["generation"]) else 1)
+EOF
+run_ok "$MC_BIN" verify "$O"
+run_ok "$MC_BIN" scan "$O"
+cmp -s "$MC_OUT" "$W/expected.scan" || fail "scan after adding b.h5 on a version-1 manifest"
+check_seg_dir "$O"
+
 pass
