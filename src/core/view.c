@@ -77,9 +77,16 @@ static mc_status open_segment(const char *store, const mc_seg_meta *meta, mc_seg
 {
     char path[MC_PATH_MAX];
     mc_store_seg_path(store, meta->segno, path);
+    errno = 0;
     mc_status st = mc_seg_reader_open(path, out, err);
-    if (st != MC_OK)
+    if (st != MC_OK) {
+        int e = errno;
+        /* A limit of the environment, not damage to the file. */
+        if (e == EMFILE || e == ENFILE)
+            return mc_err_set(err, MC_ELIMIT, e, "%s: cannot open: %s (raise the limit, e.g. ulimit -n)", path,
+                              strerror(e));
         return st;
+    }
     /* A file that is not the segment the manifest lists (e.g. another valid
      * segment copied over it) must not be read as if it were. */
     if ((st = mc_seg_reader_check_meta(*out, path, meta, err)) != MC_OK)
