@@ -163,18 +163,26 @@ static void test_runs(void **state)
     check_many_l0(2 * MC_VIEW_OPEN_MAX + 7);
 }
 
-/* Three level-1 segments a*, b*, c*; returns their segnos. */
-static void three_segments(const char *store, mc_manifest *m, uint64_t segnos[3], tkv items[3][10])
+/* A new store of three level-1 segments a0..a9, b0..b9, c0..c9 (values
+ * v0..v29), committed; *M is its manifest, SEGNOS and ITEMS what it holds.
+ * *V: a view over all of it, not yet read. */
+static void three_segments(char *store, size_t len, mc_manifest **m, uint64_t segnos[3], tkv items[3][10],
+                           mc_view **v)
 {
+    mc_err err = {0};
+    new_store(store, len);
+    assert_int_equal(mc_manifest_load(store, m, &err), MC_OK);
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < 10; i++) {
             items[s][i] = (tkv){.seq = (uint64_t)(1 + s * 10 + i)};
             snprintf(items[s][i].key, sizeof items[s][i].key, "%c%d", 'a' + s, i);
             snprintf(items[s][i].value, sizeof items[s][i].value, "v%d", s * 10 + i);
         }
-        segnos[s] = add_segment(store, m, 1, items[s], 10);
+        segnos[s] = add_segment(store, *m, 1, items[s], 10);
     }
-    mc_manifest_set_next_seq(m, 31);
+    mc_manifest_set_next_seq(*m, 31);
+    assert_int_equal(mc_manifest_commit(store, *m, &err), MC_OK);
+    assert_int_equal(mc_view_open(store, *m, NULL, 0, NULL, 0, v, &err), MC_OK);
 }
 
 /* A commit that rewrites segment OLD as a new one of the same items and
@@ -202,18 +210,13 @@ static void test_resume_after_compaction(void **state)
 {
     (void)state;
     char store[1100];
-    new_store(store, sizeof store);
     mc_err err = {0};
     mc_manifest *m = NULL;
-    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    mc_view *v = NULL;
     uint64_t segnos[3];
     tkv items[3][10];
-    three_segments(store, m, segnos, items);
-    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
-
+    three_segments(store, sizeof store, &m, segnos, items, &v);
     /* The view has read a0..a4 (only a* is open) when b* is compacted away. */
-    mc_view *v = NULL;
-    assert_int_equal(mc_view_open(store, m, NULL, 0, NULL, 0, &v, &err), MC_OK);
     uint64_t gen = mc_manifest_generation(m);
     int seen = 0;
     mc_item it;
@@ -240,17 +243,12 @@ static void test_content_changed(void **state)
 {
     (void)state;
     char store[1100];
-    new_store(store, sizeof store);
     mc_err err = {0};
     mc_manifest *m = NULL;
-    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    mc_view *v = NULL;
     uint64_t segnos[3];
     tkv items[3][10];
-    three_segments(store, m, segnos, items);
-    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
-
-    mc_view *v = NULL;
-    assert_int_equal(mc_view_open(store, m, NULL, 0, NULL, 0, &v, &err), MC_OK);
+    three_segments(store, sizeof store, &m, segnos, items, &v);
     mc_item it;
     bool eof = false;
     assert_int_equal(mc_view_next(v, &it, &eof, &err), MC_OK);
