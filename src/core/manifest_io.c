@@ -250,10 +250,8 @@ static mc_status batch_read(const dsets *d, const char *path, uint64_t start, si
     return MC_OK;
 }
 
-/* Checks an entry read from PATH and adds it to M (replacing the entry of
- * the same segno when REPLACE: an edit's entries). */
-static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, const mc_seg_meta *e, bool replace,
-                            mc_err *err)
+/* Checks an entry read from PATH and adds it to M. */
+static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err)
 {
     if (e->ndeletes > e->nitems || e->min_seq > e->max_seq)
         return mc_err_set(err, MC_ECORRUPT, 0,
@@ -262,11 +260,7 @@ static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, co
                           path, ull(index), ull(e->segno), ull(e->nitems), ull(e->ndeletes), ull(e->min_seq),
                           ull(e->max_seq));
     mc_err inner;
-    mc_status st = MC_OK;
-    if (replace && mc_manifest_find(m, e->segno))
-        st = mc_manifest_remove(m, e->segno, &inner);
-    if (st == MC_OK)
-        st = mc_manifest_add(m, e, &inner);
+    mc_status st = mc_manifest_add(m, e, &inner);
     if (st != MC_OK)
         return mc_err_set(err, st == MC_ENOMEM ? MC_ENOMEM : MC_ECORRUPT, inner.sys_errno, "%s: entry %llu: %s", path,
                           ull(index), inner.msg);
@@ -393,9 +387,8 @@ cleanup:
     return st;
 }
 
-/* Reads the per-entry datasets of an open manifest file and adds every
- * entry to M (REPLACE: an edit's entries replace those of the same segno). */
-static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, bool replace, mc_err *err)
+/* Reads the per-entry datasets of an open manifest file and adds every entry to M. */
+static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, mc_err *err)
 {
     dsets d;
     batch b;
@@ -425,7 +418,7 @@ static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, bool
                     e.min_key_len = len;
                 }
             }
-            if ((st = load_entry(m, path, start + i, &e, replace, err)) != MC_OK)
+            if ((st = load_entry(m, path, start + i, &e, err)) != MC_OK)
                 goto cleanup;
         }
         start += cnt;
@@ -436,26 +429,30 @@ cleanup:
     return st;
 }
 
-/* Applies the `removed` dataset of an edit to M. */
-static mc_status read_removed(hid_t file, const char *path, mc_manifest *m, mc_err *err)
+/* Removes from M the segnos of dataset NAME of an edit: `removed` (each
+ * must be live) or `segno` (the entries the edit replaces: all of them go
+ * before any is added back, so that moves within a level, or out of a
+ * range another segment moves into, never meet their old selves). */
+static mc_status remove_listed(hid_t file, const char *path, mc_manifest *m, const char *name, bool must_exist,
+                               mc_err *err)
 {
     hid_t dset = H5I_INVALID_HID;
     uint64_t n = 0, *buf = NULL;
-    mc_status st = mc_h5_dset_open(file, path, "removed", MC_H5_U64, &dset, &n, err);
+    mc_status st = mc_h5_dset_open(file, path, name, MC_H5_U64, &dset, &n, err);
     if (st != MC_OK)
         goto cleanup;
     if (!(buf = malloc(BATCH * sizeof *buf))) {
-        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading removed segments", path);
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading dataset %s", path, name);
         goto cleanup;
     }
     for (uint64_t start = 0; start < n; start += BATCH) {
         size_t cnt = (size_t)(n - start < BATCH ? n - start : BATCH);
-        if ((st = mc_h5_dset_read(dset, path, "removed", MC_H5_U64, start, cnt, buf, err)) != MC_OK)
+        if ((st = mc_h5_dset_read(dset, path, name, MC_H5_U64, start, cnt, buf, err)) != MC_OK)
             goto cleanup;
         for (size_t i = 0; i < cnt; i++)
-            if (mc_manifest_remove(m, buf[i], NULL) != MC_OK) {
+            if (mc_manifest_remove(m, buf[i], NULL) != MC_OK && must_exist) {
                 st = mc_err_set(err, MC_ECORRUPT, 0,
-                                "%s: dataset removed: segment %llu is not live in the parent generation", path,
+                                "%s: dataset %s: segment %llu is not live in the parent generation", path, name,
                                 ull(buf[i]));
                 goto cleanup;
             }
@@ -491,10 +488,12 @@ static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest 
                         ull(h.next_segno), ull(mc_manifest_next_segno(m)));
     if (st == MC_OK) {
         mc_manifest_set_next_segno(m, h.next_segno);
-        st = read_removed(file, path, m, err);
+        st = remove_listed(file, path, m, "removed", true, err);
     }
     if (st == MC_OK)
-        st = read_entries(file, path, m, true, err);
+        st = remove_listed(file, path, m, "segno", false, err);
+    if (st == MC_OK)
+        st = read_entries(file, path, m, err);
     mc_h5_close(&file);
     if (st != MC_OK)
         return st;
@@ -530,7 +529,7 @@ mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
     mc_manifest_set_next_segno(m, h.next_segno);
     mc_manifest_set_next_seq(m, h.next_seq);
     mc_manifest_set_content_epoch(m, h.epoch);
-    if ((st = read_entries(file, path, m, false, err)) != MC_OK)
+    if ((st = read_entries(file, path, m, err)) != MC_OK)
         goto cleanup;
     mc_h5_close(&file);
     mc_journal_reset(mc_manifest_journal(m), chain[0]);
