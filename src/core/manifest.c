@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "ivtree.h"
+#include "manifest_journal.h"
 #include "mix.h"
 
 /* Entries: each is one allocation, the descriptor followed by its two keys
@@ -51,6 +52,9 @@ struct mc_manifest {
     slot *hash;           /* open addressing, linear probing, e NULL = empty */
     size_t hcap, hcount;  /* hcap a power of two, hcount <= hcap / 2 */
     uint64_t total_bytes;
+    uint64_t content_epoch;   /* 0: unknown (a version-1 manifest) */
+    bool content_changed;     /* since the last commit (mc_manifest_note_content_change) */
+    mc_journal journal;       /* changes since the last commit, edit chain (manifest_io.c) */
 };
 
 /* ---- parameters ---- */
@@ -386,6 +390,7 @@ void mc_manifest_destroy(mc_manifest **pm)
     }
     mc_ivtree_fini(&m->l0);
     free(m->hash);
+    mc_journal_free(&m->journal);
     free(m);
     *pm = NULL;
 }
@@ -399,6 +404,8 @@ mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err
     c->generation = m->generation;
     c->next_segno = m->next_segno;
     c->next_seq = m->next_seq;
+    c->content_epoch = m->content_epoch;
+    c->content_changed = m->content_changed;
     if ((st = hash_reserve(c, m->hcount, err)) != MC_OK)
         goto cleanup;
     for (unsigned i = 0; i < m->params.levels; i++) {
@@ -505,6 +512,7 @@ mc_status mc_manifest_add(mc_manifest *m, const mc_seg_meta *meta, mc_err *err)
     hash_put(m, e);
     level_insert(m, e);
     m->total_bytes += e->bytes;
+    mc_journal_note(&m->journal, e->segno, false);
     return MC_OK;
 }
 
@@ -519,6 +527,7 @@ mc_status mc_manifest_remove(mc_manifest *m, uint64_t segno, mc_err *err)
     hash_remove(m, segno);
     m->total_bytes -= e->bytes;
     free(e);
+    mc_journal_note(&m->journal, segno, true);
     return MC_OK;
 }
 
@@ -540,6 +549,7 @@ mc_status mc_manifest_relevel(mc_manifest *m, uint64_t segno, unsigned lvl, mc_e
     level_erase(m, e);
     e->level = (uint8_t)lvl;
     level_insert(m, e);
+    mc_journal_note(&m->journal, segno, true);
     return MC_OK;
 }
 
@@ -626,4 +636,34 @@ int mc_manifest_deepest_level(const mc_manifest *m)
         if (m->lv[i].n)
             return i;
     return -1;
+}
+
+uint64_t mc_manifest_content_epoch(const mc_manifest *m)
+{
+    return m->content_epoch;
+}
+
+void mc_manifest_set_content_epoch(mc_manifest *m, uint64_t epoch)
+{
+    m->content_epoch = epoch;
+}
+
+void mc_manifest_note_content_change(mc_manifest *m)
+{
+    m->content_changed = true;
+}
+
+bool mc_manifest_content_changed(const mc_manifest *m)
+{
+    return m->content_changed;
+}
+
+void mc_manifest_clear_content_change(mc_manifest *m)
+{
+    m->content_changed = false;
+}
+
+mc_journal *mc_manifest_journal(mc_manifest *m)
+{
+    return &m->journal;
 }

@@ -80,6 +80,25 @@ bool mc_manifest_l0_overlaps(const mc_manifest *m, const uint8_t *lo, size_t lo_
 /* Deepest level holding a segment, or -1 when the store is empty. */
 int mc_manifest_deepest_level(const mc_manifest *m);
 
+/* The content epoch (docs/FORMAT.md): it changes with every commit that
+ * may change the logical content (add, gen) and stays with commits that
+ * only reorganise it (compaction, moves), so a reader can tell whether a
+ * newer generation still holds what it was reading. 0 = unknown (read from
+ * a version-1 manifest). A writer that changes the content calls
+ * mc_manifest_note_content_change() before committing; the commit
+ * (manifest_io.h) then advances the epoch and clears the note. */
+uint64_t mc_manifest_content_epoch(const mc_manifest *m);
+void mc_manifest_set_content_epoch(mc_manifest *m, uint64_t epoch);
+void mc_manifest_note_content_change(mc_manifest *m);
+bool mc_manifest_content_changed(const mc_manifest *m);
+void mc_manifest_clear_content_change(mc_manifest *m);
+
+/* The change journal for incremental commits (manifest_journal.h), owned by
+ * M and used by manifest_io.c. A clone starts without one (its next commit
+ * writes a full base). */
+struct mc_journal;
+struct mc_journal *mc_manifest_journal(mc_manifest *m);
+
 /* Two ranges [a_lo, a_hi] and [b_lo, b_hi] intersect. */
 bool mc_ranges_overlap(const uint8_t *a_lo, size_t a_lo_len, const uint8_t *a_hi, size_t a_hi_len,
                        const uint8_t *b_lo, size_t b_lo_len, const uint8_t *b_hi, size_t b_hi_len);

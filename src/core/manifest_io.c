@@ -13,6 +13,7 @@
 #include "err.h"
 #include "fault.h"
 #include "h5util.h"
+#include "manifest_journal.h"
 #include "store.h"
 
 #define CHUNK_MAX ((uint64_t)128 * 1024)   /* elements per chunk */
@@ -278,67 +279,123 @@ static mc_status read_u32_attr(hid_t file, const char *path, const char *name, u
     return MC_OK;
 }
 
-/* Root attributes: format, version, parameters, counters; creates *OUT. */
-static mc_status load_header(hid_t file, const char *path, uint64_t generation, mc_manifest **out, mc_err *err)
+/* The root attributes of one manifest file. */
+typedef struct header {
+    uint64_t version, generation, parent, epoch, next_segno, next_seq;
+    mc_params p;
+} header;
+
+/* Reads and checks the root attributes of the manifest file of GENERATION. */
+static mc_status read_header(hid_t file, const char *path, uint64_t generation, header *h, mc_err *err)
 {
     char format[64];
-    uint64_t version, gen, next_segno, next_seq;
-    mc_params p;
+    memset(h, 0, sizeof *h);
     mc_status st = mc_h5_attr_read_str(file, path, "format", format, sizeof format, err);
     if (st != MC_OK)
         return st;
     if (strcmp(format, MC_MANIFEST_FORMAT) != 0)
         return mc_err_set(err, MC_EFORMAT, 0, "%s: not an mpicompact manifest (format \"%s\")", path, format);
-    if ((st = mc_h5_attr_read_u64(file, path, "version", &version, err)) != MC_OK)
+    if ((st = mc_h5_attr_read_u64(file, path, "version", &h->version, err)) != MC_OK)
         return st;
-    if (version > MC_MANIFEST_VERSION)
-        return mc_err_set(err, MC_EFORMAT, 0, "%s: manifest format version %llu is newer than this program supports (%u)",
-                          path, ull(version), MC_MANIFEST_VERSION);
-    if (version < 1)
-        return mc_err_set(err, MC_EFORMAT, 0, "%s: manifest format version %llu is not supported", path, ull(version));
-    if ((st = mc_h5_attr_read_u64(file, path, "generation", &gen, err)) != MC_OK ||
-        (st = mc_h5_attr_read_u64(file, path, "next_segno", &next_segno, err)) != MC_OK ||
-        (st = mc_h5_attr_read_u64(file, path, "next_seq", &next_seq, err)) != MC_OK ||
-        (st = mc_h5_attr_read_u64(file, path, "segment_size", &p.segment_size, err)) != MC_OK ||
-        (st = read_u32_attr(file, path, "fanout", &p.fanout, err)) != MC_OK ||
-        (st = read_u32_attr(file, path, "l0_limit", &p.l0_limit, err)) != MC_OK ||
-        (st = read_u32_attr(file, path, "levels", &p.levels, err)) != MC_OK)
+    if (h->version > MC_MANIFEST_VERSION)
+        return mc_err_set(err, MC_EFORMAT, 0,
+                          "%s: manifest format version %llu is newer than this program supports (%u): use a newer "
+                          "mpicompact",
+                          path, ull(h->version), MC_MANIFEST_VERSION);
+    if (h->version < 1)
+        return mc_err_set(err, MC_EFORMAT, 0, "%s: manifest format version %llu is not supported", path,
+                          ull(h->version));
+    if ((st = mc_h5_attr_read_u64(file, path, "generation", &h->generation, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(file, path, "next_segno", &h->next_segno, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(file, path, "next_seq", &h->next_seq, err)) != MC_OK ||
+        (st = mc_h5_attr_read_u64(file, path, "segment_size", &h->p.segment_size, err)) != MC_OK ||
+        (st = read_u32_attr(file, path, "fanout", &h->p.fanout, err)) != MC_OK ||
+        (st = read_u32_attr(file, path, "l0_limit", &h->p.l0_limit, err)) != MC_OK ||
+        (st = read_u32_attr(file, path, "levels", &h->p.levels, err)) != MC_OK)
         return st;
-    if (gen != generation)
-        return mc_err_set(err, MC_ECORRUPT, 0, "%s: generation attribute is %llu, but CURRENT names generation %llu",
-                          path, ull(gen), ull(generation));
-    if (next_segno < 1 || next_seq < 1)
+    /* Version 1 is a full list without these (docs/FORMAT.md 3.5). */
+    if (h->version >= 2 && ((st = mc_h5_attr_read_u64(file, path, "parent", &h->parent, err)) != MC_OK ||
+                            (st = mc_h5_attr_read_u64(file, path, "content_epoch", &h->epoch, err)) != MC_OK))
+        return st;
+    if (h->generation != generation)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: generation attribute is %llu, but its name says %llu", path,
+                          ull(h->generation), ull(generation));
+    if (h->parent >= h->generation)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: parent generation %llu is not older than the file's (%llu)",
+                          path, ull(h->parent), ull(h->generation));
+    if (h->next_segno < 1 || h->next_seq < 1)
         return mc_err_set(err, MC_ECORRUPT, 0, "%s: next_segno %llu / next_seq %llu must be at least 1", path,
-                          ull(next_segno), ull(next_seq));
+                          ull(h->next_segno), ull(h->next_seq));
     mc_err inner;
-    if (mc_params_check(&p, &inner) != MC_OK)
+    if (mc_params_check(&h->p, &inner) != MC_OK)
         return mc_err_set(err, MC_ECORRUPT, 0, "%s: bad store parameters: %s", path, inner.msg);
-    if ((st = mc_manifest_create(&p, out, err)) != MC_OK)
-        return st;
-    mc_manifest_set_generation(*out, gen);
-    mc_manifest_set_next_segno(*out, next_segno);
-    mc_manifest_set_next_seq(*out, next_seq);
     return MC_OK;
 }
 
-mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
+/* Opens the manifest file of GENERATION and reads its header; PATH
+ * (MC_PATH_MAX) gets its path. A missing file is MC_ENOENT naming it. */
+static mc_status open_generation(const char *store, uint64_t generation, char *path, hid_t *file, header *h,
+                                 mc_err *err)
+{
+    char name[40];
+    manifest_name(generation, name, sizeof name);
+    snprintf(path, MC_PATH_MAX, "%s/%s", store, name);
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return mc_err_set(err, MC_ENOENT, ENOENT, "%s: manifest file missing", path);
+    mc_status st = mc_h5_open_ro(path, file, err);
+    if (st == MC_OK && (st = read_header(*file, path, generation, h, err)) != MC_OK)
+        mc_h5_close(file);
+    return st;
+}
+
+mc_status mc_manifest_chain_read(const char *store, uint64_t head, uint64_t **out, size_t *nout, mc_err *err)
 {
     *out = NULL;
-    char path[MC_PATH_MAX], name[40];
-    hid_t file = H5I_INVALID_HID;
-    mc_manifest *m = NULL;
+    *nout = 0;
+    uint64_t *g = NULL;
+    size_t n = 0, cap = 0;
+    char path[MC_PATH_MAX];
+    mc_status st = MC_OK;
+    for (uint64_t gen = head; gen != 0;) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            uint64_t *ng = realloc(g, cap * sizeof *ng);
+            if (!ng) {
+                st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading the manifest chain", store);
+                goto cleanup;
+            }
+            g = ng;
+        }
+        g[n++] = gen;
+        hid_t file = H5I_INVALID_HID;
+        header h;
+        if ((st = open_generation(store, gen, path, &file, &h, err)) != MC_OK)
+            goto cleanup;
+        mc_h5_close(&file);
+        gen = h.parent;
+    }
+    for (size_t i = 0; i < n / 2; i++) {   /* base first */
+        uint64_t t = g[i];
+        g[i] = g[n - 1 - i];
+        g[n - 1 - i] = t;
+    }
+    *out = g;
+    *nout = n;
+    g = NULL;
+cleanup:
+    free(g);
+    return st;
+}
+
+/* Reads the per-entry datasets of an open manifest file and adds every entry to M. */
+static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, mc_err *err)
+{
     dsets d;
     batch b;
     dsets_init(&d);
     memset(&b, 0, sizeof b);
-    uint64_t generation;
-    mc_status st = mc_manifest_current_generation(store, &generation, err);
-    if (st != MC_OK)
-        goto cleanup;
-    manifest_name(generation, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s", store, name);
-    if ((st = mc_h5_open_ro(path, &file, err)) != MC_OK || (st = load_header(file, path, generation, &m, err)) != MC_OK ||
-        (st = dsets_open(file, path, &d, err)) != MC_OK || (st = batch_alloc(&b, path, err)) != MC_OK)
+    mc_status st;
+    if ((st = dsets_open(file, path, &d, err)) != MC_OK || (st = batch_alloc(&b, path, err)) != MC_OK)
         goto cleanup;
     uint64_t start = 0;
     do {   /* at least once: an empty manifest's offsets are checked too */
@@ -366,11 +423,123 @@ mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
         }
         start += cnt;
     } while (start < d.n);
-    *out = m;
-    m = NULL;
 cleanup:
     batch_free(&b);
     dsets_close(&d);
+    return st;
+}
+
+/* Removes from M the segnos of dataset NAME of an edit: `removed` (each
+ * must be live) or `segno` (the entries the edit replaces: all of them go
+ * before any is added back, so that moves within a level, or out of a
+ * range another segment moves into, never meet their old selves). */
+static mc_status remove_listed(hid_t file, const char *path, mc_manifest *m, const char *name, bool must_exist,
+                               mc_err *err)
+{
+    hid_t dset = H5I_INVALID_HID;
+    uint64_t n = 0, *buf = NULL;
+    mc_status st = mc_h5_dset_open(file, path, name, MC_H5_U64, &dset, &n, err);
+    if (st != MC_OK)
+        goto cleanup;
+    if (!(buf = malloc(BATCH * sizeof *buf))) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading dataset %s", path, name);
+        goto cleanup;
+    }
+    for (uint64_t start = 0; start < n; start += BATCH) {
+        size_t cnt = (size_t)(n - start < BATCH ? n - start : BATCH);
+        if ((st = mc_h5_dset_read(dset, path, name, MC_H5_U64, start, cnt, buf, err)) != MC_OK)
+            goto cleanup;
+        for (size_t i = 0; i < cnt; i++)
+            if (mc_manifest_remove(m, buf[i], NULL) != MC_OK && must_exist) {
+                st = mc_err_set(err, MC_ECORRUPT, 0,
+                                "%s: dataset %s: segment %llu is not live in the parent generation", path, name,
+                                ull(buf[i]));
+                goto cleanup;
+            }
+    }
+cleanup:
+    free(buf);
+    mc_h5_dset_close(&dset);
+    return st;
+}
+
+static bool params_equal(const mc_params *a, const mc_params *b)
+{
+    return a->fanout == b->fanout && a->l0_limit == b->l0_limit && a->levels == b->levels &&
+           a->segment_size == b->segment_size;
+}
+
+/* Applies the edit file GENERATION (whose parent is M's generation) to M and
+ * records what it touched as the newest file of M's chain. */
+static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest *m, mc_err *err)
+{
+    char path[MC_PATH_MAX];
+    hid_t file = H5I_INVALID_HID;
+    header h;
+    mc_journal *j = mc_manifest_journal(m);
+    mc_status st = open_generation(store, generation, path, &file, &h, err);
+    if (st != MC_OK)
+        return st;
+    if (h.parent != mc_manifest_generation(m) || !params_equal(&h.p, mc_manifest_params(m)))
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: edit of generation %llu does not follow generation %llu (or "
+                        "changes the store parameters)", path, ull(h.parent), ull(mc_manifest_generation(m)));
+    if (st == MC_OK && h.next_segno < mc_manifest_next_segno(m))
+        st = mc_err_set(err, MC_ECORRUPT, 0, "%s: next_segno %llu is below its parent's (%llu)", path,
+                        ull(h.next_segno), ull(mc_manifest_next_segno(m)));
+    if (st == MC_OK) {
+        mc_manifest_set_next_segno(m, h.next_segno);
+        st = remove_listed(file, path, m, "removed", true, err);
+    }
+    if (st == MC_OK)
+        st = remove_listed(file, path, m, "segno", false, err);
+    if (st == MC_OK)
+        st = read_entries(file, path, m, err);
+    mc_h5_close(&file);
+    if (st != MC_OK)
+        return st;
+    if (j->lost)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory recording the edit", path);
+    mc_touch *t = j->pending;
+    size_t n = j->npending;
+    mc_touch_sort_unique(t, &n);
+    j->pending = NULL;
+    j->npending = j->pcap = 0;
+    mc_manifest_set_generation(m, generation);
+    mc_manifest_set_next_seq(m, h.next_seq);
+    mc_manifest_set_content_epoch(m, h.epoch);
+    return mc_journal_push(j, generation, t, n, err);
+}
+
+mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
+{
+    *out = NULL;
+    char path[MC_PATH_MAX];
+    hid_t file = H5I_INVALID_HID;
+    mc_manifest *m = NULL;
+    uint64_t generation, *chain = NULL;
+    size_t nchain = 0;
+    header h;
+    mc_status st = mc_manifest_current_generation(store, &generation, err);
+    if (st != MC_OK || (st = mc_manifest_chain_read(store, generation, &chain, &nchain, err)) != MC_OK)
+        goto cleanup;
+    if ((st = open_generation(store, chain[0], path, &file, &h, err)) != MC_OK ||
+        (st = mc_manifest_create(&h.p, &m, err)) != MC_OK)
+        goto cleanup;
+    mc_manifest_set_generation(m, h.generation);
+    mc_manifest_set_next_segno(m, h.next_segno);
+    mc_manifest_set_next_seq(m, h.next_seq);
+    mc_manifest_set_content_epoch(m, h.epoch);
+    if ((st = read_entries(file, path, m, err)) != MC_OK)
+        goto cleanup;
+    mc_h5_close(&file);
+    mc_journal_reset(mc_manifest_journal(m), chain[0]);
+    for (size_t i = 1; i < nchain; i++)
+        if ((st = apply_edit(store, chain[i], m, err)) != MC_OK)
+            goto cleanup;
+    *out = m;
+    m = NULL;
+cleanup:
+    free(chain);
     mc_h5_close(&file);
     mc_manifest_destroy(&m);
     return st;
@@ -378,15 +547,32 @@ cleanup:
 
 /* ---- commit ---- */
 
-/* Walks the entries in manifest order. */
+/* What one commit writes: the full list (a base) or an edit of PARENT. */
+typedef struct plan {
+    uint64_t generation, parent, epoch;
+    const mc_touch *touched;   /* an edit: the segnos it covers, sorted */
+    size_t ntouched;
+} plan;
+
+/* Walks the entries a file lists: for a base every entry in manifest order,
+ * for an edit the touched segments that are live, by segno. */
 typedef struct cursor {
     const mc_manifest *m;
+    const plan *pl;
     unsigned level;
     size_t i;
 } cursor;
 
 static const mc_seg_meta *cursor_next(cursor *c)
 {
+    if (c->pl->parent != 0) {
+        while (c->i < c->pl->ntouched) {
+            const mc_seg_meta *e = mc_manifest_find(c->m, c->pl->touched[c->i++].segno);
+            if (e)
+                return e;
+        }
+        return NULL;
+    }
     unsigned levels = mc_manifest_params(c->m)->levels;
     while (c->level < levels) {
         const mc_seg_meta *e = mc_manifest_level_at(c->m, c->level, c->i);
@@ -400,13 +586,22 @@ static const mc_seg_meta *cursor_next(cursor *c)
     return NULL;
 }
 
-static mc_status write_header(hid_t file, const char *path, const mc_manifest *m, uint64_t generation, mc_err *err)
+/* An edit removes the touched segments that are gone now but were live in
+ * its parent (a segment added and removed within the span is not named). */
+static bool edit_removes(const mc_manifest *m, const mc_touch *t)
+{
+    return t->was_live && !mc_manifest_find(m, t->segno);
+}
+
+static mc_status write_header(hid_t file, const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
 {
     const mc_params *p = mc_manifest_params(m);
     mc_status st;
     if ((st = mc_h5_attr_write_str(file, path, "format", MC_MANIFEST_FORMAT, err)) != MC_OK ||
         (st = mc_h5_attr_write_u32(file, path, "version", MC_MANIFEST_VERSION, err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "generation", generation, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "generation", pl->generation, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "parent", pl->parent, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "content_epoch", pl->epoch, err)) != MC_OK ||
         (st = mc_h5_attr_write_u64(file, path, "next_segno", mc_manifest_next_segno(m), err)) != MC_OK ||
         (st = mc_h5_attr_write_u64(file, path, "next_seq", mc_manifest_next_seq(m), err)) != MC_OK ||
         (st = mc_h5_attr_write_u64(file, path, "segment_size", p->segment_size, err)) != MC_OK ||
@@ -417,11 +612,12 @@ static mc_status write_header(hid_t file, const char *path, const mc_manifest *m
     return MC_OK;
 }
 
-static mc_status create_dsets(hid_t file, const char *path, const mc_manifest *m, dsets *d, mc_err *err)
+static mc_status create_dsets(hid_t file, const char *path, const mc_manifest *m, const plan *pl, dsets *d,
+                              mc_err *err)
 {
-    uint64_t n = mc_manifest_count(m), keys_len[NKEYCOLS] = {0};
-    cursor c = {m, 0, 0};
-    for (const mc_seg_meta *e; (e = cursor_next(&c)) != NULL;)
+    uint64_t n = 0, keys_len[NKEYCOLS] = {0};
+    cursor c = {m, pl, 0, 0};
+    for (const mc_seg_meta *e; (e = cursor_next(&c)) != NULL; n++)
         for (size_t k = 0; k < NKEYCOLS; k++) {
             const uint8_t *p;
             size_t len;
@@ -457,14 +653,14 @@ static mc_status batch_write(const dsets *d, const char *path, size_t cnt, size_
     return MC_OK;
 }
 
-/* Writes the entries of M in manifest order. */
-static mc_status write_entries(const char *path, const mc_manifest *m, const dsets *d, mc_err *err)
+/* Writes the entries the plan lists. */
+static mc_status write_entries(const char *path, const mc_manifest *m, const plan *pl, const dsets *d, mc_err *err)
 {
     batch b;
     mc_status st = batch_alloc(&b, path, err);
     if (st != MC_OK)
         return st;
-    cursor c = {m, 0, 0};
+    cursor c = {m, pl, 0, 0};
     uint64_t key_end[NKEYCOLS] = {0};
     bool first = true, done = false;
     while (!done) {
@@ -501,8 +697,30 @@ cleanup:
     return st;
 }
 
-/* Writes M as generation GENERATION to PATH (complete, fsynced, closed). */
-static mc_status write_manifest(const char *path, const mc_manifest *m, uint64_t generation, mc_err *err)
+/* The `removed` dataset (empty in a base). */
+static mc_status write_removed(hid_t file, const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pl->ntouched; i++)
+        n += edit_removes(m, &pl->touched[i]);
+    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
+    hid_t dset = H5I_INVALID_HID;
+    if (!v)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory for removed segments", path);
+    n = 0;
+    for (size_t i = 0; i < pl->ntouched; i++)
+        if (edit_removes(m, &pl->touched[i]))
+            v[n++] = pl->touched[i].segno;
+    mc_status st = mc_h5_dset_create(file, path, "removed", MC_H5_U64, chunk_for(n), &dset, err);
+    if (st == MC_OK)
+        st = mc_h5_dset_append(dset, path, "removed", MC_H5_U64, v, n, err);
+    mc_h5_dset_close(&dset);
+    free(v);
+    return st;
+}
+
+/* Writes the file the plan describes to PATH (complete, fsynced, closed). */
+static mc_status write_manifest(const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
 {
     hid_t file = H5I_INVALID_HID;
     dsets d;
@@ -510,9 +728,10 @@ static mc_status write_manifest(const char *path, const mc_manifest *m, uint64_t
     mc_status st = mc_h5_create(path, &file, err);
     if (st != MC_OK)
         goto cleanup;
-    if ((st = write_header(file, path, m, generation, err)) != MC_OK ||
+    if ((st = write_header(file, path, m, pl, err)) != MC_OK ||
         (st = mc_fault_check("manifest_write", MC_FAULT_ANY_SEGNO, path, err)) != MC_OK ||
-        (st = create_dsets(file, path, m, &d, err)) != MC_OK || (st = write_entries(path, m, &d, err)) != MC_OK)
+        (st = create_dsets(file, path, m, pl, &d, err)) != MC_OK || (st = write_entries(path, m, pl, &d, err)) != MC_OK ||
+        (st = write_removed(file, path, m, pl, err)) != MC_OK)
         goto cleanup;
     dsets_close(&d);
     st = mc_h5_close_sync_at(file, path, "manifest_fsync", MC_FAULT_ANY_SEGNO, err);
@@ -530,15 +749,128 @@ static mc_status rename_file(const char *from, const char *to, mc_err *err)
     return MC_OK;
 }
 
+/* The chain's newest file, or 0 when M has no usable journal. */
+static uint64_t chain_head(const mc_journal *j)
+{
+    if (!j->tracking || j->lost || j->base_generation == 0)
+        return 0;
+    return j->nfiles ? j->files[j->nfiles - 1].generation : j->base_generation;
+}
+
+/* Decides between an edit and a base. For an edit, *TOUCHED (owned by the
+ * caller) gets the segnos it covers: this commit's changes plus those of
+ * the newest edit files no more than twice their size, which the new file
+ * replaces (*NPOP of them), so that the sizes along the chain at least
+ * double towards the base and the chain stays O(log n) files long. When
+ * the edit would cover more than half the store, or the chain would grow
+ * past MC_MANIFEST_CHAIN_MAX, a base is written instead (*TOUCHED NULL). */
+static mc_status plan_commit(mc_manifest *m, plan *pl, mc_touch **touched, size_t *npop, mc_err *err)
+{
+    mc_journal *j = mc_manifest_journal(m);
+    *touched = NULL;
+    *npop = 0;
+    pl->parent = 0;
+    pl->touched = NULL;
+    pl->ntouched = 0;
+    if (chain_head(j) != mc_manifest_generation(m) || chain_head(j) == 0)
+        return MC_OK;
+    size_t n = j->npending;
+    mc_touch *t = malloc((n ? n : 1) * sizeof *t);
+    if (!t)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory planning a commit");
+    if (n)
+        memcpy(t, j->pending, n * sizeof *t);
+    mc_touch_sort_unique(t, &n);
+    size_t pop = 0;
+    while (pop < j->nfiles && j->files[j->nfiles - 1 - pop].n <= 2 * n) {
+        const mc_edit_file *f = &j->files[j->nfiles - 1 - pop];
+        mc_touch *u = NULL;
+        mc_status st = mc_touch_union(f->t, f->n, t, n, &u, &n, err);
+        free(t);
+        if (st != MC_OK)
+            return st;
+        t = u;
+        pop++;
+    }
+    if (n > MC_MANIFEST_EDIT_MIN && n > mc_manifest_count(m) / 2) {
+        free(t);
+        return MC_OK;
+    }
+    if (j->nfiles - pop + 1 > MC_MANIFEST_CHAIN_MAX) {
+        free(t);
+        return MC_OK;
+    }
+    /* Keep only what the file names: live segments and removals. */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mc_manifest_find(m, t[i].segno) || t[i].was_live)
+            t[w++] = t[i];
+    *touched = t;
+    *npop = pop;
+    pl->parent = j->nfiles - pop ? j->files[j->nfiles - pop - 1].generation : j->base_generation;
+    pl->touched = t;
+    pl->ntouched = w;
+    return MC_OK;
+}
+
+/* After the switch: the journal describes the new chain; *OBSOLETE (owned
+ * by the caller, may be NULL) gets the manifest files the new chain no
+ * longer needs: the edits the new one folded, or after a new base every
+ * file of the previous chain (read from disk, so that a manifest without
+ * a journal, e.g. a clone, leaves none behind). Never fails in a way that
+ * matters: on out of memory the journal is marked lost (the next commit
+ * writes a base) and obsolete files stay as orphans for the next sweep. */
+static void advance_chain(const char *store, mc_manifest *m, uint64_t old, const plan *pl, mc_touch *touched,
+                          size_t npop, uint64_t **obsolete, size_t *nobsolete)
+{
+    mc_journal *j = mc_manifest_journal(m);
+    *obsolete = NULL;
+    *nobsolete = 0;
+    if (!pl->parent) {
+        free(touched);
+        if (old > 0 && mc_manifest_chain_read(store, old, obsolete, nobsolete, NULL) != MC_OK)
+            *nobsolete = 0;
+        mc_journal_reset(j, pl->generation);
+        return;
+    }
+    if (npop && (*obsolete = malloc(npop * sizeof **obsolete)) != NULL) {
+        *nobsolete = npop;
+        for (size_t i = 0; i < npop; i++)
+            (*obsolete)[i] = j->files[j->nfiles - 1 - i].generation;
+    }
+    for (size_t i = 0; i < npop; i++)
+        mc_journal_pop(j);
+    j->npending = 0;
+    if (mc_journal_push(j, pl->generation, touched, pl->ntouched, NULL) != MC_OK)
+        j->lost = true;
+}
+
+static void remove_generations(const char *store, const uint64_t *gens, size_t n)
+{
+    char name[40], path[MC_PATH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        manifest_name(gens[i], name, sizeof name);
+        snprintf(path, sizeof path, "%s/%s", store, name);
+        unlink(path);
+    }
+}
+
 mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
 {
-    uint64_t old = mc_manifest_generation(m), gen = old + 1;
+    uint64_t old = mc_manifest_generation(m), gen = old + 1, *obsolete = NULL;
     char name[40], path[MC_PATH_MAX], tmp[MC_PATH_MAX + 8], mdir[MC_PATH_MAX], cur[MC_PATH_MAX],
         cur_tmp[MC_PATH_MAX + 8], text[CURRENT_MAX];
     enum { NOTHING, TMP_WRITTEN, RENAMED, SWITCHED } done = NOTHING;
+    mc_touch *touched = NULL;
+    size_t npop = 0, nobsolete = 0;
     mc_status st = MC_OK;
     if (strlen(store) > MC_PATH_MAX - 64)
         return mc_err_set(err, MC_EINVAL, 0, "%s: path too long", store);
+    uint64_t epoch = mc_manifest_content_epoch(m);
+    plan pl = {.generation = gen,
+               .epoch = epoch == 0 || mc_manifest_content_changed(m) ? epoch + 1 : epoch};
+    if ((st = plan_commit(m, &pl, &touched, &npop, err)) != MC_OK)
+        return st;
     manifest_name(gen, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s", store, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -548,7 +880,7 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     snprintf(text, sizeof text, "%s\n", name);
 
     done = TMP_WRITTEN;   /* from here a partial temporary may exist */
-    if ((st = write_manifest(tmp, m, gen, err)) != MC_OK || (st = rename_file(tmp, path, err)) != MC_OK)
+    if ((st = write_manifest(tmp, m, &pl, err)) != MC_OK || (st = rename_file(tmp, path, err)) != MC_OK)
         goto cleanup;
     done = RENAMED;
     if ((st = mc_fsync_dir(mdir, err)) != MC_OK || (st = mc_write_file_sync(cur_tmp, text, false, err)) != MC_OK ||
@@ -558,9 +890,13 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     /* CURRENT names the new generation: the commit is done, whatever follows. */
     done = SWITCHED;
     mc_manifest_set_generation(m, gen);
+    mc_manifest_set_content_epoch(m, pl.epoch);
+    mc_manifest_clear_content_change(m);
+    advance_chain(store, m, old, &pl, touched, npop, &obsolete, &nobsolete);
+    touched = NULL;
     if ((st = mc_fsync_dir(store, err)) != MC_OK) {
-        /* The switch may not survive a power loss, so the previous
-         * generation's manifest stays too (the next writer removes it). */
+        /* The switch may not survive a power loss, so the files of the
+         * previous chain stay too (the next writer's sweep removes them). */
         if (err) {
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err->msg);
@@ -569,12 +905,8 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
         }
         goto cleanup;
     }
-    if (old > 0) {
-        /* The commit is complete: a failure to delete only leaves an orphan. */
-        manifest_name(old, name, sizeof name);
-        snprintf(path, sizeof path, "%s/%s", store, name);
-        unlink(path);
-    }
+    /* The commit is complete: a failure to delete only leaves an orphan. */
+    remove_generations(store, obsolete, nobsolete);
 cleanup:
     if (st != MC_OK) {
         unlink(tmp);
@@ -582,5 +914,7 @@ cleanup:
         if (done == RENAMED)   /* CURRENT never named it; SWITCHED: it does, keep it */
             unlink(path);
     }
+    free(touched);
+    free(obsolete);
     return st;
 }

@@ -4,18 +4,34 @@
  * ("manifest/GGGGGGGGGGGGGGGG.h5", 16 lowercase hex digits of the
  * generation, then "\n"). The manifest HDF5 layout is in docs/FORMAT.md.
  *
+ * Incremental (format version 2, like LevelDB's MANIFEST of version
+ * edits): each generation's file is either a base (the full list) or an
+ * edit of an older generation (its parent): the segments it adds or
+ * changes and the segnos it removes. The manifest of a generation is its
+ * chain: the base, then each edit in order. A commit writes an edit of the
+ * changes since the last commit (noted by manifest.c in the journal,
+ * manifest_journal.h), folded with the newest edits of at most twice its
+ * size, so a commit costs O(changes) amortized and the chain stays
+ * O(log n) files; when an edit would cover more than half the store, a new
+ * base is written. Version-1 files (always a full list) are read as bases.
+ *
  * Commit protocol (LevelDB's SetCurrentFile plus the directory fsync):
  * generation+1 -> write manifest/G.h5.tmp -> fsync -> rename -> fsync
  * manifest/ -> write CURRENT.tmp -> fsync -> rename over CURRENT -> fsync
- * STORE -> remove the previous generation's manifest file. A crash at any
- * point leaves CURRENT naming a complete manifest. */
+ * STORE -> remove the manifest files the new chain no longer names (edits
+ * it folded, or the whole previous chain after a new base). A crash at any
+ * point leaves CURRENT naming a complete chain. */
 #ifndef MC_MANIFEST_IO_H
 #define MC_MANIFEST_IO_H
 
 #include "manifest.h"
 
 #define MC_MANIFEST_FORMAT "mpicompact-manifest"
-#define MC_MANIFEST_VERSION 1u
+#define MC_MANIFEST_VERSION 2u
+/* An edit never covers more than half the store unless it is this small. */
+#define MC_MANIFEST_EDIT_MIN 64u
+/* Edit files after a base at most (the doubling rule keeps chains far shorter). */
+#define MC_MANIFEST_CHAIN_MAX 48u
 
 /* Loads the manifest CURRENT names. MC_ENOENT if STORE is not a store,
  * MC_EFORMAT for a newer version, MC_ECORRUPT/MC_ECHECKSUM for damage. */
@@ -29,6 +45,9 @@ mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err);
  * after; after such a failure it must remove nothing that either generation
  * names (a power loss may bring the previous one back). */
 mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err);
+/* The generations whose files make up generation HEAD's manifest, base
+ * first (*OUT malloc'ed, *N entries): what the orphan sweep keeps. */
+mc_status mc_manifest_chain_read(const char *store, uint64_t head, uint64_t **out, size_t *n, mc_err *err);
 /* Reads CURRENT: the generation it names. */
 mc_status mc_manifest_current_generation(const char *store, uint64_t *generation, mc_err *err);
 

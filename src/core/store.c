@@ -278,12 +278,22 @@ static bool keep_shard_dir(const void *kctx, const char *name, bool is_dir)
     return is_dir && strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
 }
 
+/* The generations of the committed chain (base, then edits). */
+typedef struct chain_ctx {
+    const uint64_t *gens;
+    size_t n;
+} chain_ctx;
+
 static bool keep_manifest(const void *kctx, const char *name, bool is_dir)
 {
-    const uint64_t *generation = kctx;
-    char want[32];
-    snprintf(want, sizeof want, "%016llx.h5", (unsigned long long)*generation);
-    return !is_dir && strcmp(name, want) == 0;
+    const chain_ctx *c = kctx;
+    uint64_t generation;
+    if (is_dir || strlen(name) != 19 || strcmp(name + 16, ".h5") != 0 || !mc_parse_hex16(name, &generation))
+        return false;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->gens[i] == generation)
+            return true;
+    return false;
 }
 
 static bool keep_top(const void *kctx, const char *name, bool is_dir)
@@ -314,8 +324,16 @@ static mc_status scan_store(const char *store, const mc_manifest *m, visit *v, m
     snprintf(dir, sizeof dir, "%s/seg", store);
     if ((st = scan_dir(dir, keep_shard_dir, NULL, v, err)) != MC_OK)
         return st;
+    /* Every file of the committed chain is named by it (manifest_io.h). */
+    uint64_t *gens = NULL;
+    size_t ngens = 0;
+    if ((st = mc_manifest_chain_read(store, current, &gens, &ngens, err)) != MC_OK)
+        return st;
+    chain_ctx c = {gens, ngens};
     snprintf(dir, sizeof dir, "%s/manifest", store);
-    if ((st = scan_dir(dir, keep_manifest, &current, v, err)) != MC_OK)
+    st = scan_dir(dir, keep_manifest, &c, v, err);
+    free(gens);
+    if (st != MC_OK)
         return st;
     return scan_dir(store, keep_top, NULL, v, err);
 }

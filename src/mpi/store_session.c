@@ -86,6 +86,9 @@ int mc_session_commit(const mc_cli_ctx *ctx, mc_session *s)
         mc_err err;
         mc_err_clear(&err);
         uint64_t before = mc_manifest_generation(s->m);
+        /* The commands that commit through a session (add, gen) change the
+         * content; compaction commits in the coordinator and keeps it. */
+        mc_manifest_note_content_change(s->m);
         if (mc_manifest_commit(s->store, s->m, &err) != MC_OK) {
             mc_log_err(ctx, &err);
             ok = 0;

@@ -573,8 +573,9 @@ class Harness:
             raise Failure("seg/ differs from the manifest: extra %s missing %s" %
                           (sorted(set(have) - set(want))[:10], sorted(set(want) - set(have))[:10]))
         mans = sorted(os.listdir(os.path.join(self.store, "manifest")))
-        if mans != [os.path.basename(rel)]:
-            raise Failure("manifest/ holds %s, the committed manifest is %s" % (mans, rel))
+        chain = [os.path.basename(r) for r in mf.manifest_chain(self.store)]
+        if mans != chain:
+            raise Failure("manifest/ holds %s, the committed manifest is made of %s" % (mans, chain))
         # LOCK.stale-PID (a taken-over lock moved aside, then unlinked) may
         # come back after a power loss: harmless, not checked.
         top = sorted(n for n in os.listdir(self.store) if not n.startswith("LOCK.stale-"))

@@ -86,9 +86,9 @@ def main(store, scan_file):
     rel, attrs, entries = F.read_manifest(store)
     check(re.fullmatch(r"manifest/[0-9a-f]{16}\.h5", rel) is not None, "CURRENT names %r" % rel)
     check(F.attr_str(attrs.get("format")) == F.MANIFEST_FORMAT, "manifest format %r" % attrs.get("format"))
-    check(int(attrs.get("version", -1)) == 1, "manifest version %r" % attrs.get("version"))
+    check(int(attrs.get("version", -1)) == 2, "manifest version %r" % attrs.get("version"))
     check(int(attrs["generation"]) == int(rel[9:25], 16), "generation %s vs %s" % (attrs["generation"], rel))
-    for a in ("fanout", "l0_limit", "levels", "segment_size", "next_segno", "next_seq"):
+    for a in ("fanout", "l0_limit", "levels", "segment_size", "next_segno", "next_seq", "parent", "content_epoch"):
         check(a in attrs, "manifest attribute %s missing" % a)
     check(len(entries) > 0, "manifest lists no segments")
     all_items = []

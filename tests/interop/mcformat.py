@@ -6,6 +6,8 @@ items (highest seq wins, deletes hide). Also a small command line used by the
 shell tests:
 
     mcformat.py manifest STORE            one line per live segment: "segno level path"
+    mcformat.py chain STORE               the files of the committed manifest, base first
+    mcformat.py to-v1 STORE               commit the manifest again as one version-1 file
     mcformat.py check-seg-dir STORE       exit 1 unless seg/ holds exactly the manifest's files
     mcformat.py snapshot STORE            a digest of every file's name and bytes under STORE
     mcformat.py stat-json FILE KEY...     values looked up in a `stat --json` document
@@ -152,10 +154,16 @@ def current_manifest(store):
         return f.read().strip()
 
 
-def read_manifest(store):
-    """Returns (relpath, attrs, entries); an entry is a dict per live segment."""
-    rel = current_manifest(store)
-    with h5py.File(os.path.join(store, rel), "r") as f:
+def manifest_relpath(generation):
+    return "manifest/%016x.h5" % generation
+
+
+ENTRY_FIELDS = ("segno", "level", "nitems", "ndeletes", "bytes", "min_seq", "max_seq")
+
+
+def read_manifest_file(path):
+    """(attrs, entries, removed) of one manifest file: a base or an edit."""
+    with h5py.File(path, "r") as f:
         attrs = {k: f.attrs[k] for k in f.attrs}
         a = {k: f[k][()] for k in f.keys()}
     n = len(a["segno"])
@@ -163,11 +171,137 @@ def read_manifest(store):
     max_keys = split(a["max_keys"], a["max_key_offsets"])
     entries = []
     for i in range(n):
-        e = {k: int(a[k][i]) for k in ("segno", "level", "nitems", "ndeletes", "bytes",
-                                       "min_seq", "max_seq")}
+        e = {k: int(a[k][i]) for k in ENTRY_FIELDS}
         e["min_key"], e["max_key"] = min_keys[i], max_keys[i]
         entries.append(e)
-    return rel, attrs, entries
+    removed = [int(x) for x in a.get("removed", [])]
+    return attrs, entries, removed
+
+
+def parent_of(attrs):
+    """The generation an edit applies to; 0 for a base (and every version-1 file)."""
+    return int(attrs.get("parent", 0)) if int(attrs["version"]) >= 2 else 0
+
+
+def manifest_chain(store):
+    """Relative paths of the files that make up the committed manifest, base first."""
+    rel = current_manifest(store)
+    chain = []
+    while True:
+        chain.append(rel)
+        with h5py.File(os.path.join(store, rel), "r") as f:
+            parent = parent_of({k: f.attrs[k] for k in ("version", "parent") if k in f.attrs})
+        if parent == 0:
+            return chain[::-1]
+        rel = manifest_relpath(parent)
+
+
+def manifest_order(entries):
+    """FORMAT.md 3.2: level ascending; level 0 by segno, deeper levels by key."""
+    return sorted(entries, key=lambda e: (e["level"], e["segno"] if e["level"] == 0 else 0, e["min_key"]))
+
+
+def read_manifest(store):
+    """Returns (relpath, attrs, entries) of the committed manifest: the base
+    with every edit of its chain applied (FORMAT.md 3.5); attrs are those of
+    the newest file, entries one dict per live segment in manifest order."""
+    live = {}
+    for rel in manifest_chain(store):
+        attrs, entries, removed = read_manifest_file(os.path.join(store, rel))
+        for segno in removed:
+            if segno not in live:
+                raise ValueError("%s removes segment %d, which is not live" % (rel, segno))
+            del live[segno]
+        for e in entries:
+            live[e["segno"]] = e
+    return rel, attrs, manifest_order(live.values())
+
+
+def seg_entry(segno, level, items):
+    """The manifest entry (FORMAT.md 3.2) of a segment holding ITEMS."""
+    keys = sorted(it[0] for it in items)
+    return {"segno": segno, "level": level, "nitems": len(items),
+            "ndeletes": sum(1 for it in items if it[3] == DELETE),
+            "bytes": sum(len(it[0]) + len(it[1]) for it in items),
+            "min_seq": min(it[2] for it in items), "max_seq": max(it[2] for it in items),
+            "min_key": keys[0], "max_key": keys[-1]}
+
+
+def write_manifest_file(path, attrs, entries, removed=(), version=2):
+    """Writes one manifest file: ATTRS holds generation, parent (0 for a
+    base), content_epoch, next_segno, next_seq and the parameters. Version 1
+    (FORMAT.md 3.6): a full list without parent, content_epoch, removed."""
+    tmp = path + ".tmp"
+    v2 = ("parent", "content_epoch") if version >= 2 else ()
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = MANIFEST_FORMAT
+        f.attrs["version"] = np.uint32(version)
+        for k in ("generation",) + v2 + ("next_segno", "next_seq", "segment_size"):
+            f.attrs[k] = np.uint64(attrs[k])
+        for k in ("fanout", "l0_limit", "levels"):
+            f.attrs[k] = np.uint32(attrs[k])
+        for k in ENTRY_FIELDS:
+            write_dataset(f, k, np.array([e[k] for e in entries], dtype="u1" if k == "level" else "<u8"))
+        for k in ("min", "max"):
+            data, offsets = concat([e[k + "_key"] for e in entries])
+            write_dataset(f, k + "_keys", data)
+            write_dataset(f, k + "_key_offsets", offsets)
+        if version >= 2:
+            write_dataset(f, "removed", np.array(sorted(removed), dtype="<u8"))
+    fd = os.open(tmp, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(tmp, path)
+
+
+def commit_edit(store, entries=(), removed=(), next_segno=None, next_seq=None, content_changed=True):
+    """Commits the next generation as an edit of the current one (FORMAT.md
+    3.4/3.5): ENTRIES added or replaced, segnos REMOVED. Returns it."""
+    rel = current_manifest(store)
+    with h5py.File(os.path.join(store, rel), "r") as f:
+        head = {k: f.attrs[k] for k in f.attrs}
+    gen = int(head["generation"]) + 1
+    epoch = int(head.get("content_epoch", 0)) if int(head["version"]) >= 2 else 0
+    attrs = {k: int(head[k]) for k in ("next_segno", "next_seq", "segment_size", "fanout", "l0_limit", "levels")}
+    attrs.update(generation=gen, parent=int(head["generation"]),
+                 content_epoch=epoch + 1 if content_changed or epoch == 0 else epoch)
+    if next_segno is not None:
+        attrs["next_segno"] = next_segno
+    if next_seq is not None:
+        attrs["next_seq"] = next_seq
+    write_manifest_file(os.path.join(store, manifest_relpath(gen)), attrs, list(entries), removed)
+    switch_current(store, gen)
+    return gen
+
+
+def switch_current(store, gen):
+    """The commit point (FORMAT.md 3.4): CURRENT names generation GEN."""
+    fsync_dir(os.path.join(store, "manifest"))
+    cur = os.path.join(store, "CURRENT")
+    with open(cur + ".tmp", "w") as f:
+        f.write(manifest_relpath(gen) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(cur + ".tmp", cur)
+    fsync_dir(store)
+
+
+def commit_v1(store):
+    """Commits the current manifest again as one version-1 file (what an
+    older mpicompact wrote); the old chain's files become orphans."""
+    rel, head, entries = read_manifest(store)
+    gen = int(head["generation"]) + 1
+    attrs = {k: int(head[k]) for k in ("next_segno", "next_seq", "segment_size", "fanout", "l0_limit", "levels")}
+    attrs["generation"] = gen
+    write_manifest_file(os.path.join(store, manifest_relpath(gen)), attrs, entries, version=1)
+    switch_current(store, gen)
+    return gen
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
 
 
 def logical(items):
@@ -304,6 +438,12 @@ def main(argv):
         rel, _attrs, entries = read_manifest(argv[2])
         for e in entries:
             print(e["segno"], e["level"], seg_relpath(e["segno"]))
+        return 0
+    if cmd == "chain":
+        print("\n".join(manifest_chain(argv[2])))
+        return 0
+    if cmd == "to-v1":
+        print(commit_v1(argv[2]))
         return 0
     if cmd == "check-seg-dir":
         return check_seg_dir(argv[2])

@@ -24,4 +24,26 @@ run_ok "$MC_BIN" scan "$T"
 cp "$MC_OUT" "$MC_TMP/scan2.out"
 py "$MC_SRC/tests/interop/h5py_read.py" "$T" "$MC_TMP/scan2.out" || fail "h5py check of a store with deletes"
 
+# A manifest made of several files (a base and edits, FORMAT.md 3.5): 70
+# segments in one commit (more than 64: a new base), single segments
+# committed one at a time, a compaction, then four single-segment commits
+# (edits of 1, 2, 3 segments fold together, the fourth starts a new edit:
+# at least a base and two edits, whatever the compaction wrote).
+C=$MC_TMP/store3
+run_ok "$MC_BIN" init "$C" --segment-size 16K --l0-limit 2
+run_ok "$MC_BIN" gen "$C" --segments 70 --items 20 --key-size 1:20 --seed $((MC_SEED + 10))
+for i in 1 2 3; do
+    run_ok "$MC_BIN" gen "$C" --segments 1 --items 200 --key-size 1:20 --value-size 0:50 \
+        --overwrite 0.3 --delete 0.2 --seed $((MC_SEED + 10 + i))
+done
+run_ok mc_mpirun 2 compact "$C"
+for i in 1 2 3 4; do
+    run_ok "$MC_BIN" gen "$C" --segments 1 --items 50 --key-size 1:20 --seed $((MC_SEED + 20 + i))
+done
+fmt chain "$C" >"$MC_TMP/chain3"
+(( $(wc -l <"$MC_TMP/chain3") >= 3 )) || fail "expected a chain of at least 3 files: $(tr '\n' ' ' <"$MC_TMP/chain3")"
+run_ok "$MC_BIN" scan "$C"
+cp "$MC_OUT" "$MC_TMP/scan3.out"
+py "$MC_SRC/tests/interop/h5py_read.py" "$C" "$MC_TMP/scan3.out" || fail "h5py check of a store made of edits"
+
 pass

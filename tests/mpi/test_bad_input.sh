@@ -152,23 +152,23 @@ assert_grep "no-store" "$MC_ERR" "gen into a missing store names it"
 [[ ! -e $MC_TMP/no-store ]] || fail "gen created a missing store"
 
 # --- a manifest from a newer format -------------------------------------------
-V=$MC_TMP/v2
+V=$MC_TMP/v3
 cp -a "$S" "$V"
 mrel=$(head -n 1 "$V/CURRENT")
 py - "$V/$mrel" <<'EOF'
 import sys, h5py
 with h5py.File(sys.argv[1], "r+") as f:
-    f.attrs.create("version", 2, dtype="<u4")
+    f.attrs.create("version", 3, dtype="<u4")
 EOF
 snapv=$(snapshot "$V")
 for cmd in verify digest stat scan; do
     expect_fail 1 mc "$cmd" "$V"
-    assert_grep "$(basename "$mrel")" "$MC_ERR" "$cmd names the manifest of version 2"
+    assert_grep "$(basename "$mrel")" "$MC_ERR" "$cmd names the manifest of version 3"
     assert_grep "version" "$MC_ERR" "$cmd says the version is the problem"
 done
 expect_fail 1 mc gen "$V" --segments 1 --items 10
-assert_grep "$(basename "$mrel")" "$MC_ERR" "gen names the manifest of version 2"
+assert_grep "$(basename "$mrel")" "$MC_ERR" "gen names the manifest of version 3"
 expect_fail 1 mc add "$V" "$BAD/good.h5"
-assert_eq "$(snapshot "$V")" "$snapv" "store with a version-2 manifest is left alone"
+assert_eq "$(snapshot "$V")" "$snapv" "store with a version-3 manifest is left alone"
 
 pass

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,6 +566,144 @@ static void fill_random(mc_manifest *m, size_t n)
     }
 }
 
+/* A segment whose keys start with its segno (big-endian): ranges of
+ * different segments never overlap, so any level is a valid place. */
+static void add_numbered(mc_manifest *m, unsigned level)
+{
+    mc_err err;
+    uint8_t lo[12], hi[12];
+    uint64_t segno = mc_manifest_alloc_segnos(m, 1 + below(3));
+    for (int b = 0; b < 8; b++)
+        lo[b] = hi[b] = (uint8_t)(segno >> (56 - 8 * b));
+    memset(lo + 8, 0, 4);
+    memset(hi + 8, 0xff, 4);
+    mc_seg_meta e = {.segno = segno, .level = (uint8_t)level, .nitems = 1 + below(100), .bytes = below(1 << 20),
+                     .min_seq = 1, .max_seq = 1 + below(100), .min_key = lo, .min_key_len = 8 + below(5),
+                     .max_key = hi, .max_key_len = 12};
+    assert_int_equal(mc_manifest_add(m, &e, &err), MC_OK);
+}
+
+static uint64_t random_live(const mc_manifest *m)
+{
+    size_t i = (size_t)below(mc_manifest_count(m));
+    for (unsigned l = 0; l < mc_manifest_params(m)->levels; l++) {
+        if (i < mc_manifest_level_count(m, l))
+            return mc_manifest_level_at(m, l, i)->segno;
+        i -= mc_manifest_level_count(m, l);
+    }
+    fail();
+    return 0;
+}
+
+/* The files in STORE/manifest/ are exactly the committed chain. */
+static size_t check_manifest_dir(const char *store)
+{
+    mc_err err;
+    uint64_t gen = 0, *chain = NULL;
+    size_t n = 0, files = 0;
+    assert_int_equal(mc_manifest_current_generation(store, &gen, &err), MC_OK);
+    assert_int_equal(mc_manifest_chain_read(store, gen, &chain, &n, &err), MC_OK);
+    assert_int_equal(chain[n - 1], gen);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/manifest", store);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] == '.')
+            continue;
+        uint64_t g = 0;
+        assert_true(mc_parse_hex16(de->d_name, &g));
+        bool in_chain = false;
+        for (size_t i = 0; i < n; i++)
+            in_chain = in_chain || chain[i] == g;
+        assert_true(in_chain);
+        files++;
+    }
+    closedir(d);
+    assert_int_equal(files, n);
+    free(chain);
+    return n;
+}
+
+/* Incremental commits (manifest_io.h): random adds, removes and moves,
+ * committed one batch at a time; after each, loading the chain gives the
+ * same manifest, manifest/ holds exactly the chain, and the chain stays
+ * short. Now and then a batch big enough to make a new base. */
+static void test_io_incremental(void **state)
+{
+    (void)state;
+    char store[512];
+    mc_err err;
+    mc_manifest *m = NULL, *back = NULL;
+    make_store("inc", store, sizeof store);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    unsigned levels = mc_manifest_params(m)->levels;
+    uint64_t epoch = mc_manifest_content_epoch(m);
+    assert_true(epoch >= 1);
+    size_t longest = 0, bases = 0;
+    for (int round = 0; round < 250; round++) {
+        size_t adds = round % 97 == 50 ? 150 : (size_t)below(4);
+        for (size_t i = 0; i < adds; i++)
+            add_numbered(m, (unsigned)below(levels));
+        for (uint64_t i = below(3); i > 0 && mc_manifest_count(m) > 0; i--)
+            assert_int_equal(mc_manifest_remove(m, random_live(m), &err), MC_OK);
+        if (mc_manifest_count(m) > 0 && below(2))
+            assert_int_equal(mc_manifest_relevel(m, random_live(m), (unsigned)below(levels), &err), MC_OK);
+        bool changed = below(4) == 0;
+        if (changed)
+            mc_manifest_note_content_change(m);
+        if (below(10) == 0)
+            mc_manifest_set_next_seq(m, mc_manifest_next_seq(m) + below(1000));
+        assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+        assert_int_equal(mc_manifest_content_epoch(m), changed ? epoch + 1 : epoch);
+        epoch = mc_manifest_content_epoch(m);
+        assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+        check_same(m, back);
+        assert_int_equal(mc_manifest_content_epoch(back), epoch);
+        mc_manifest_destroy(&back);
+        size_t n = check_manifest_dir(store);
+        bases += n == 1;
+        longest = n > longest ? n : longest;
+        assert_true(n <= MC_MANIFEST_CHAIN_MAX + 1);
+    }
+    /* The doubling rule keeps chains near log2 of the store's size. */
+    assert_true(longest <= 16);
+    assert_true(bases >= 1);
+    /* One edit moves a newer segment out of a level and an older one into
+     * the same key range of it: loading removes every replaced entry
+     * before adding any back (FORMAT.md 3.5), whatever their order. */
+    uint8_t lo = 'm', hi = 'n';
+    uint64_t older = mc_manifest_alloc_segnos(m, 1), newer = mc_manifest_alloc_segnos(m, 1);
+    mc_seg_meta x = {.segno = older, .level = 1, .nitems = 1, .min_seq = 1, .max_seq = 1, .min_key = &lo,
+                     .min_key_len = 1, .max_key = &hi, .max_key_len = 1};
+    mc_seg_meta y = x;
+    y.segno = newer;
+    y.level = 2;
+    assert_int_equal(mc_manifest_add(m, &x, &err), MC_OK);
+    assert_int_equal(mc_manifest_add(m, &y, &err), MC_OK);
+    for (int i = 0; i < 5; i++)   /* an edit too big to be folded into the next */
+        add_numbered(m, 0);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    assert_int_equal(mc_manifest_relevel(m, newer, 3, &err), MC_OK);
+    assert_int_equal(mc_manifest_relevel(m, older, 2, &err), MC_OK);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    assert_true(check_manifest_dir(store) > 1);   /* an edit */
+    assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+    check_same(m, back);
+    mc_manifest_destroy(&back);
+    /* A clone has no journal: its commit writes a base and the old chain goes. */
+    mc_manifest *c = NULL;
+    assert_int_equal(mc_manifest_clone(m, &c, &err), MC_OK);
+    add_numbered(c, 0);
+    assert_int_equal(mc_manifest_commit(store, c, &err), MC_OK);
+    assert_int_equal(check_manifest_dir(store), 1);
+    assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+    check_same(c, back);
+    mc_manifest_destroy(&back);
+    mc_manifest_destroy(&c);
+    mc_manifest_destroy(&m);
+}
+
 static void test_io_round_trip(void **state)
 {
     (void)state;
@@ -803,9 +942,10 @@ static void test_io_rejects(void **state)
     assert_int_equal(mc_manifest_load(store, &m, &err), MC_ECORRUPT);
 
     /* A newer version. */
-    craft_manifest(path, 1, 2, 3, segno, level, min, max);
+    craft_manifest(path, 1, 3, 3, segno, level, min, max);
     assert_int_equal(mc_manifest_load(store, &m, &err), MC_EFORMAT);
-    snprintf(want, sizeof want, "%s: manifest format version 2 is newer than this program supports (1)", path);
+    snprintf(want, sizeof want,
+             "%s: manifest format version 3 is newer than this program supports (2): use a newer mpicompact", path);
     assert_string_equal(err.msg, want);
 
     /* CURRENT that does not name a manifest. */
@@ -874,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_clone),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_io_round_trip),
+        cmocka_unit_test(test_io_incremental),
         cmocka_unit_test(test_io_commit_failure),
         cmocka_unit_test(test_io_commit_after_switch_fails),
         cmocka_unit_test(test_io_rejects),

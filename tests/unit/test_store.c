@@ -199,11 +199,13 @@ static void test_orphans(void **state)
     assert_int_equal(mc_manifest_add(m, &b, &err), MC_OK);
     assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);   /* generation 2 */
 
-    const char *kept[] = {"seg/05/0000000000000005.h5", "seg/2c/000000000000012c.h5", "manifest/0000000000000002.h5",
-                          "CURRENT", "LOCK", "LOCK.stale-123"};
+    /* Generation 2 is an edit of generation 1 (docs/FORMAT.md 3.5): both
+     * files make up the committed manifest. */
+    const char *kept[] = {"seg/05/0000000000000005.h5", "seg/2c/000000000000012c.h5", "manifest/0000000000000001.h5",
+                          "manifest/0000000000000002.h5", "CURRENT", "LOCK", "LOCK.stale-123"};
     const char *orphan_files[] = {
         "CURRENT.tmp",
-        "manifest/0000000000000001.h5",       /* an old generation */
+        "manifest/0000000000000003.h5",       /* renamed, CURRENT never switched */
         "manifest/0000000000000003.h5.tmp",   /* a crashed commit */
         "manifest/notes.txt",
         "seg/05/0000000000000005.h5.tmp",     /* a temporary */
