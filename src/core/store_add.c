@@ -72,6 +72,7 @@ mc_status mc_store_add(const char *path, const char *const *files, size_t nfiles
     st = add_files(path, m, files, nfiles, flags, first, err);
     if (st == MC_OK) {
         uint64_t before = mc_manifest_generation(m);
+        mc_manifest_note_content_change(m);   /* readers resuming across commits must start over */
         st = mc_manifest_commit(path, m, err);
         if (mc_manifest_generation(m) != before)
             allocated = false;   /* CURRENT names the files: keep them even if the commit then failed */
