@@ -2,6 +2,7 @@
 #include "compaction.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -288,9 +289,25 @@ cleanup:
     return st;
 }
 
+/* HDF5 allocates a fresh buffer for every chunk it reads or filters (1 MiB
+ * here): above glibc's mmap threshold each one is a new mapping whose pages
+ * the kernel zeroes on first touch, and on a VM that hands freed memory
+ * back to the host that costs as much as the copy itself. Keeping such
+ * buffers in the heap makes them reused. Process-wide, set once. */
+static void keep_freed_memory(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 mc_status mc_compact_run(const char *store, const mc_request *req, const mc_compact_hooks *hooks,
                          mc_response *resp, mc_err *err)
 {
+    keep_freed_memory();
     mc_err local = {0};
     if (!err)
         err = &local;
