@@ -68,6 +68,20 @@ mc_status mc_h5_dset_create_direct(hid_t file, const char *path, const char *nam
 /* Appends N elements at the end (extends the dataset). */
 mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type,
                             const void *data, uint64_t n, mc_err *err);
+/* Appends the first N elements of CHUNK (a buffer of CHUNK_ELEMS elements
+ * plus 4 bytes) as one whole chunk written directly (H5Dwrite_chunk): the
+ * elements past N are zeroed, our Fletcher32 of the chunk is stored after
+ * it exactly as HDF5's filter stores it, and the dataset is extended by N.
+ * REQUIRES: DSET was created with chunks of CHUNK_ELEMS elements and its
+ * length is a multiple of CHUNK_ELEMS (every earlier append was whole);
+ * 1 <= N <= CHUNK_ELEMS. The buffer's contents are changed. */
+mc_status mc_h5_dset_append_chunk(hid_t dset, const char *path, const char *name, mc_h5_type type,
+                                  void *chunk, uint64_t n, uint64_t chunk_elems, mc_err *err);
+/* HDF5's Fletcher32 (H5_checksum_fletcher32: 16-bit big-endian words, an
+ * odd last byte as the high half of a word, sums folded every 360 words),
+ * computed in blocks the compiler vectorizes. Bit-identical to HDF5's. */
+uint32_t mc_fletcher32(const void *data, size_t len);
+
 /* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
  * not 1-D or its elements are not unsigned integers that fit TYPE;
  * MC_EFORMAT when it is not chunked with Fletcher32. */
