@@ -10,9 +10,12 @@
 
 /* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
  * value bytes (at least one item, however large). Reads of a window hit the
- * datasets' chunk caches, so every chunk is read and checksummed once. */
+ * datasets' chunk caches, so every chunk is read and checksummed once. The
+ * key and value bytes of the previous window are kept in a second pair of
+ * buffers, so that an item stays valid until the second next() after it
+ * (what a merge source must give, merge.h). */
 #define WINDOW_ITEMS ((uint64_t)8192)
-#define WINDOW_BYTES ((uint64_t)1 << 20)
+#define WINDOW_BYTES ((uint64_t)512 << 10)
 
 struct mc_seg_reader {
     char *path;
@@ -26,6 +29,7 @@ struct mc_seg_reader {
     uint64_t *seqs;          /* WINDOW_ITEMS */
     uint8_t *kinds;          /* WINDOW_ITEMS */
     mc_buf keys, values;     /* the window's key and value bytes */
+    mc_buf old_keys, old_values;   /* the previous window's */
     mc_buf prev_key;         /* last key of the previous window */
     bool has_prev;
 };
@@ -220,6 +224,12 @@ static mc_status refill(mc_seg_reader *r, mc_err *err)
             return item_corrupt(r, pos + i, "value is longer than the limit of 16 MiB", err);
     }
     uint64_t kbytes = r->koff[m] - r->koff[0], vbytes = r->voff[m] - r->voff[0];
+    mc_buf t = r->old_keys;
+    r->old_keys = r->keys;
+    r->keys = t;
+    t = r->old_values;
+    r->old_values = r->values;
+    r->values = t;
     /* At least one byte each, so item pointers are never NULL. */
     if ((st = mc_buf_reserve(&r->keys, kbytes + 1, err)) != MC_OK ||
         (st = mc_buf_reserve(&r->values, vbytes + 1, err)) != MC_OK ||
@@ -305,6 +315,8 @@ void mc_seg_reader_close(mc_seg_reader **rp)
     mc_h5_close(&r->file);
     mc_buf_free(&r->keys);
     mc_buf_free(&r->values);
+    mc_buf_free(&r->old_keys);
+    mc_buf_free(&r->old_values);
     mc_buf_free(&r->prev_key);
     free(r->koff);
     free(r->voff);
