@@ -289,6 +289,15 @@ cleanup:
     return st;
 }
 
+uint64_t mc_compaction_input_bytes(uint64_t chunk_bytes)
+{
+    const uint64_t mib = (uint64_t)1 << 20;
+    uint64_t cached = chunk_bytes > mib ? chunk_bytes + 4096 : mib;   /* h5util.c: enlarge_chunk_cache */
+    uint64_t window = 2 * ((uint64_t)512 << 10) + 8193 * 16 + 8192 * 9 + 4096;   /* segment_read.c */
+    uint64_t metadata = (uint64_t)256 << 10;
+    return 6 * cached + window + metadata + 64;
+}
+
 /* HDF5 allocates a fresh buffer for every chunk it reads or filters (1 MiB
  * here): above glibc's mmap threshold each one is a new mapping whose pages
  * the kernel zeroes on first touch, and on a VM that hands freed memory

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "compaction.h"
 #include "err.h"
 #include "h5util.h"
 #include "mpicompact.h"
@@ -759,6 +761,70 @@ static void test_fletcher32_matches_hdf5(void **state)
         }
 }
 
+/* Resident memory of this process in bytes (VmRSS). */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %" SCNu64, &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* What one open, half-read input of a merge holds stays within the bound
+ * compaction.h documents for pickers (mc_compaction_input_bytes): NREADERS
+ * readers over a segment of several chunks per dataset, read in turns like
+ * a merge reads them. */
+static void test_reader_memory_bound(void **state)
+{
+    (void)state;
+    enum { NREADERS = 12, NITEMS = 40000 };
+    char path[512];
+    scratch_path(path, sizeof path, "memory");
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 7, &w, &err), MC_OK);
+    uint8_t key[16] = {0}, value[100];
+    memset(value, 'v', sizeof value);
+    for (uint32_t i = 0; i < NITEMS; i++) {
+        for (int b = 0; b < 4; b++)
+            key[12 + b] = (uint8_t)(i >> (24 - 8 * b));
+        mc_item it = {key, sizeof key, value, sizeof value, i + 1, MC_KIND_PUT};
+        assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+    }
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+    mc_seg_meta_clear(&meta);
+
+    mc_seg_reader *r[NREADERS] = {0};
+    uint64_t before = rss_bytes();
+    for (int i = 0; i < NREADERS; i++)
+        assert_int_equal(mc_seg_reader_open(path, &r[i], &err), MC_OK);
+    uint64_t peak = 0;
+    for (uint32_t n = 0; n < NITEMS / 2; n++) {
+        for (int i = 0; i < NREADERS; i++) {
+            mc_item it;
+            bool eof = true;
+            assert_int_equal(mc_seg_reader_next(r[i], &it, &eof, &err), MC_OK);
+            assert_false(eof);
+        }
+        if (n % 4096 == 0) {
+            uint64_t now = rss_bytes();
+            peak = now > peak ? now : peak;
+        }
+    }
+    uint64_t per = (peak > before ? peak - before : 0) / NREADERS;
+    print_message("reader memory: %" PRIu64 " bytes per input (bound %" PRIu64 ")\n", per,
+                  mc_compaction_input_bytes(0));
+    assert_true(per <= mc_compaction_input_bytes(0));
+    for (int i = 0; i < NREADERS; i++)
+        mc_seg_reader_close(&r[i]);
+}
+
 static void test_flipped_byte(void **state)
 {
     (void)state;
@@ -954,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_fletcher32_matches_hdf5),
+        cmocka_unit_test(test_reader_memory_bound),
         cmocka_unit_test(test_tiny_file),
         cmocka_unit_test(test_reader_checks),
         cmocka_unit_test(test_seq_range),
