@@ -216,6 +216,41 @@ cleanup:
     return st;
 }
 
+/* FILE's descriptor (sec2 driver), or -1. */
+static int file_fd(hid_t file)
+{
+    int *fdp = NULL;
+    if (file < 0 || H5Fget_vfd_handle(file, H5P_DEFAULT, (void **)&fdp) < 0 || !fdp || *fdp < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    return *fdp;
+}
+
+void mc_h5_start_writeback(hid_t file)
+{
+    int fd = file_fd(file);
+    if (fd >= 0)
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+void mc_h5_read_ahead(hid_t file, uint64_t off, uint64_t len)
+{
+    int fd = file_fd(file);
+    if (fd >= 0 && len > 0)
+        (void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
+uint64_t mc_h5_file_size(hid_t file)
+{
+    hsize_t size = 0;
+    if (H5Fget_filesize(file, &size) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    return size;
+}
+
 void mc_h5_close(hid_t *file)
 {
     if (file && *file >= 0) {

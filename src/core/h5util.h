@@ -36,6 +36,17 @@ mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
  * file closed but not synced (kill mode). */
 mc_status mc_h5_close_sync_at(hid_t file, const char *path, const char *point, uint64_t segno, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
+/* Starts writing FILE's dirty pages to disk without waiting for them
+ * (sync_file_range), so that the fsync at close finds little left to do:
+ * a writer calls it every few MiB to overlap its writes with its work. A
+ * hint: errors are left for the fsync to report. */
+void mc_h5_start_writeback(hid_t file);
+/* Asks the kernel to read bytes [OFF, OFF + LEN) of FILE into the page cache
+ * in the background (posix_fadvise WILLNEED), so that the reads that follow
+ * find them there. A hint: errors are ignored. */
+void mc_h5_read_ahead(hid_t file, uint64_t off, uint64_t len);
+/* FILE's size in bytes (0 when HDF5 cannot tell). */
+uint64_t mc_h5_file_size(hid_t file);
 /* For a file being thrown away: points FILE's descriptor at an anonymous
  * memory file, so that what HDF5 still holds dirty is written there when
  * its handles close, not to a full disk (a failed H5Fclose crashes HDF5 at

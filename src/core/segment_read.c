@@ -16,6 +16,11 @@
  * (what a merge source must give, merge.h). */
 #define WINDOW_ITEMS ((uint64_t)8192)
 #define WINDOW_BYTES ((uint64_t)512 << 10)
+/* Read-ahead: the kernel is asked to fetch the next READ_AHEAD bytes of the
+ * file ahead of the window, placed by the item position (the writer lays
+ * chunks out in item order, all datasets advancing together), refreshed when
+ * half of it has been used. Page cache, not the process's memory. */
+#define READ_AHEAD ((uint64_t)4 << 20)
 
 struct mc_seg_reader {
     char *path;
@@ -31,6 +36,8 @@ struct mc_seg_reader {
     mc_buf keys, values;     /* the window's key and value bytes */
     mc_buf old_keys, old_values;   /* the previous window's */
     mc_buf prev_key;         /* last key of the previous window */
+    uint64_t file_size;
+    uint64_t ahead_end;      /* read-ahead was asked up to this file offset */
     bool has_prev;
 };
 
@@ -119,6 +126,7 @@ mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err)
     if ((st = mc_h5_open_ro(path, &r->file, err)) != MC_OK || (st = check_format(r, err)) != MC_OK ||
         (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
         goto cleanup;
+    r->file_size = mc_h5_file_size(r->file);
     *out = r;
     r = NULL;
 cleanup:
@@ -199,11 +207,25 @@ static mc_status check_window(mc_seg_reader *r, mc_err *err)
     return mc_buf_append(&r->prev_key, prev, prev_len, err);
 }
 
+/* Asks for the file's bytes ahead of item POS (READ_AHEAD). */
+static void read_ahead(mc_seg_reader *r, uint64_t pos)
+{
+    if (r->file_size == 0)
+        return;
+    uint64_t at = (uint64_t)((double)r->file_size * ((double)pos / (double)r->attrs.nitems));
+    if (at + READ_AHEAD / 2 <= r->ahead_end && at + READ_AHEAD / 2 >= r->ahead_end - READ_AHEAD)
+        return;   /* enough asked ahead already */
+    uint64_t from = at > r->ahead_end || at + READ_AHEAD < r->ahead_end ? at : r->ahead_end;
+    r->ahead_end = at + READ_AHEAD;
+    mc_h5_read_ahead(r->file, from, r->ahead_end - from);
+}
+
 /* Loads the window starting at r->pos. */
 static mc_status refill(mc_seg_reader *r, mc_err *err)
 {
     mc_status st;
     uint64_t pos = r->pos, n = r->attrs.nitems - pos;
+    read_ahead(r, pos);
     n = n < WINDOW_ITEMS ? n : WINDOW_ITEMS;
     r->wn = 0;
     if ((st = read_dset(r, MC_SEG_KEY_OFFSETS, pos, n + 1, r->koff, err)) != MC_OK ||

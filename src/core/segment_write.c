@@ -16,6 +16,9 @@
  * writes exactly one whole chunk. A dataset that never fills is created at
  * finish with one chunk of its exact length, so tiny segments stay tiny. */
 #define CHUNK_BYTES ((size_t)1 << 20)
+/* Writeback of what was written is started every WRITEBACK_BYTES, so the
+ * disk works while the merge goes on and the fsync at finish is short. */
+#define WRITEBACK_BYTES ((uint64_t)8 << 20)
 
 typedef struct column {
     const char *name;
@@ -34,6 +37,7 @@ struct mc_seg_writer {
     uint8_t *min_key;
     size_t min_key_len;
     mc_buf last_key;
+    uint64_t unflushed;   /* bytes written since writeback was last started */
     bool failed;   /* an I/O error happened: only abort/finish (which fails) remain */
 };
 
@@ -56,6 +60,11 @@ static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
     if (st == MC_OK)
         st = mc_h5_dset_append_chunk(c->dset, w->tmp, c->name, c->type, c->buf.p, n, c->chunk_elems, err);
     c->buf.n = 0;
+    w->unflushed += c->chunk_elems * (size_t)c->type;
+    if (st == MC_OK && w->unflushed >= WRITEBACK_BYTES) {
+        mc_h5_start_writeback(w->file);
+        w->unflushed = 0;
+    }
     return st;
 }
 
