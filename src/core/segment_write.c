@@ -71,6 +71,12 @@ static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
 /* Appends LEN bytes (whole elements) to the column, flushing full chunks. */
 static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
 {
+    /* The common case, once the buffer has grown: the bytes fit. */
+    if (len < CHUNK_BYTES - c->buf.n && len <= c->buf.cap - c->buf.n) {
+        memcpy(c->buf.p + c->buf.n, data, len);
+        c->buf.n += len;
+        return MC_OK;
+    }
     const uint8_t *p = data;
     while (len > 0) {
         size_t room = CHUNK_BYTES - c->buf.n;
@@ -86,7 +92,7 @@ static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size
     return MC_OK;
 }
 
-static mc_status push_u64(mc_seg_writer *w, int col, uint64_t v, mc_err *err)
+static inline mc_status push_u64(mc_seg_writer *w, int col, uint64_t v, mc_err *err)
 {
     return column_push(w, &w->cols[col], &v, sizeof v, err);
 }
