@@ -563,6 +563,11 @@ cleanup:
     return st;
 }
 
+static mc_status checksum_fail(mc_err *err, const char *path, const char *name)
+{
+    return mc_err_set(err, MC_ECHECKSUM, 0, "%s: dataset %s: checksum mismatch (Fletcher32)", path, name);
+}
+
 /* One block of at most 360 words of HDF5's Fletcher32. The reference adds
  * each word W[i] to sum1 and then sum1 to sum2, so over N words sum2 grows
  * by N times the old sum1 plus the sum of (N - i) * W[i]. Taken 8 words at
@@ -757,6 +762,19 @@ cleanup:
     return st;
 }
 
+/* A failed dataset read, from the HDF5 error stack. */
+static mc_status read_fail(mc_err *err, const char *path, const char *name)
+{
+    stack_info info;
+    stack_read(&info);
+    if (info.checksum)
+        return checksum_fail(err, path, name);
+    if (info.sys_errno)
+        return mc_err_set(err, mc_status_from_errno(info.sys_errno), info.sys_errno,
+                          "%s: dataset %s: read failed: %s", path, name, info.reason);
+    return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: read failed: %s", path, name, info.reason);
+}
+
 mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type, uint64_t start,
                           uint64_t n, void *out, mc_err *err)
 {
@@ -772,17 +790,8 @@ mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_
         st = dset_fail(err, MC_ECORRUPT, path, name, "cannot select elements");
         goto cleanup;
     }
-    if (H5Dread(dset, mem_type_of(type), mspace, fspace, H5P_DEFAULT, out) < 0) {
-        stack_info info;
-        stack_read(&info);
-        if (info.checksum)
-            st = mc_err_set(err, MC_ECHECKSUM, 0, "%s: dataset %s: checksum mismatch (Fletcher32)", path, name);
-        else if (info.sys_errno)
-            st = mc_err_set(err, mc_status_from_errno(info.sys_errno), info.sys_errno,
-                            "%s: dataset %s: read failed: %s", path, name, info.reason);
-        else
-            st = mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: read failed: %s", path, name, info.reason);
-    }
+    if (H5Dread(dset, mem_type_of(type), mspace, fspace, H5P_DEFAULT, out) < 0)
+        st = read_fail(err, path, name);
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
@@ -799,4 +808,99 @@ void mc_h5_dset_close(hid_t *dset)
     }
     if (dset)
         *dset = H5I_INVALID_HID;
+}
+
+/* ---- datasets read in whole chunks ---- */
+
+void mc_h5_col_init(mc_h5_col *c, hid_t dset, mc_h5_type type, uint64_t len)
+{
+    *c = (mc_h5_col){.dset = dset, .type = type, .len = len, .cached = UINT64_MAX};
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    hid_t dcpl = H5Dget_create_plist(dset), dtype = H5Dget_type(dset);
+    hsize_t dims[1] = {0};
+    unsigned flags = 0, config = 0;
+    size_t nelmts = 0;
+    if (dcpl >= 0 && dtype >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, dims) == 1 &&
+        dims[0] > 0 && H5Pget_nfilters(dcpl) == 1 &&
+        H5Pget_filter2(dcpl, 0, &flags, &nelmts, NULL, 0, NULL, &config) == H5Z_FILTER_FLETCHER32 &&
+        H5Tequal(dtype, file_type_of(type)) > 0 && dims[0] <= (((uint64_t)1 << 40) / (uint64_t)type)) {
+        c->direct = true;
+        c->chunk_elems = dims[0];
+    }
+    if (dtype >= 0)
+        H5Tclose(dtype);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+#endif
+}
+
+/* Loads chunk IDX into c->chunk and checks it. *usable is false when HDF5
+ * stored it in a way only H5Dread should interpret (then nothing failed). */
+static mc_status col_load(mc_h5_col *c, const char *path, const char *name, uint64_t idx, bool *usable,
+                          mc_err *err)
+{
+    *usable = false;
+    size_t bytes = (size_t)(c->chunk_elems * (uint64_t)c->type);
+    if (!c->chunk && !(c->chunk = malloc(bytes + 4)))
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: dataset %s: out of memory for a chunk of %zu bytes", path,
+                          name, bytes);
+    c->cached = UINT64_MAX;
+    hsize_t off[1] = {idx * c->chunk_elems}, size = 0;
+    if (H5Dget_chunk_storage_size(c->dset, off, &size) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MC_OK;
+    }
+    if (size != bytes + 4)
+        return MC_OK;   /* missing, or stored without its checksum */
+    uint32_t mask = 0;
+    if (H5Dread_chunk(c->dset, H5P_DEFAULT, off, &mask, c->chunk) < 0)
+        return read_fail(err, path, name);
+    if (mask != 0)
+        return MC_OK;   /* the filter was skipped for this chunk */
+    const uint8_t *t = c->chunk + bytes;
+    uint32_t stored = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    uint32_t sum = mc_fletcher32(c->chunk, bytes);
+    uint32_t reversed = ((sum & 0x00ff00ffu) << 8) | ((sum >> 8) & 0x00ff00ffu);
+    if (stored != sum && stored != reversed)
+        return checksum_fail(err, path, name);
+    c->cached = idx;
+    *usable = true;
+    return MC_OK;
+}
+
+mc_status mc_h5_col_read(mc_h5_col *c, const char *path, const char *name, uint64_t start, uint64_t n, void *out,
+                         mc_err *err)
+{
+    mc_h5_init();
+    uint8_t *o = out;
+    size_t esize = (size_t)c->type;
+    if (n > c->len || start > c->len - n)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: elements %llu..%llu are beyond its %llu", path, name,
+                          (unsigned long long)start, (unsigned long long)(start + n),
+                          (unsigned long long)c->len);
+    while (n > 0 && c->direct) {
+        uint64_t idx = start / c->chunk_elems, within = start % c->chunk_elems;
+        uint64_t take = c->chunk_elems - within < n ? c->chunk_elems - within : n;
+        if (c->cached != idx) {
+            bool usable = false;
+            mc_status st = col_load(c, path, name, idx, &usable, err);
+            if (st != MC_OK)
+                return st;
+            if (!usable)
+                break;   /* this piece through HDF5 */
+        }
+        memcpy(o, c->chunk + within * esize, take * esize);
+        o += take * esize;
+        start += take;
+        n -= take;
+    }
+    return mc_h5_dset_read(c->dset, path, name, c->type, start, n, o, err);
+}
+
+void mc_h5_col_free(mc_h5_col *c)
+{
+    free(c->chunk);
+    c->chunk = NULL;
+    c->cached = UINT64_MAX;
 }

@@ -104,6 +104,30 @@ mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_
                           uint64_t start, uint64_t n, void *out, mc_err *err);
 void mc_h5_dset_close(hid_t *dset);
 
+/* A dataset read in whole chunks (H5Dread_chunk) into one chunk buffer of
+ * our own, each chunk checked with mc_fletcher32 as HDF5's filter checks it
+ * (the stored sum, or its byte-swapped form that HDF5 before 1.6.3 wrote),
+ * then copied out: no HDF5 chunk cache, no second checksum. Used when the
+ * dataset's only filter is Fletcher32 and its element type is the
+ * little-endian type of TYPE; otherwise, and for any chunk HDF5 stored
+ * otherwise (unfiltered, missing, odd size), reads go through H5Dread
+ * (mc_h5_dset_read) with the same results and messages. Memory: one chunk. */
+typedef struct mc_h5_col {
+    hid_t dset;              /* borrowed */
+    mc_h5_type type;
+    uint64_t len;            /* elements */
+    uint64_t chunk_elems;
+    bool direct;
+    uint8_t *chunk;          /* chunk_elems * type + 4 bytes, allocated on first use */
+    uint64_t cached;         /* index of the chunk held, UINT64_MAX for none */
+} mc_h5_col;
+/* DSET of LEN elements (mc_h5_dset_open), borrowed until mc_h5_col_free. */
+void mc_h5_col_init(mc_h5_col *c, hid_t dset, mc_h5_type type, uint64_t len);
+/* Elements [start, start+n) as mc_h5_dset_read gives them. */
+mc_status mc_h5_col_read(mc_h5_col *c, const char *path, const char *name, uint64_t start, uint64_t n, void *out,
+                         mc_err *err);
+void mc_h5_col_free(mc_h5_col *c);
+
 /* ---- Shared by segment_write.c, segment_read.c and segment_validate.c ---- */
 
 #define MC_SEG_FORMAT "mpicompact-segment"

@@ -26,6 +26,7 @@ struct mc_seg_reader {
     char *path;
     hid_t file;
     hid_t dsets[MC_SEG_NDSETS];
+    mc_h5_col cols[MC_SEG_NDSETS];   /* read in whole chunks, checked by us */
     uint64_t lens[MC_SEG_NDSETS];
     mc_seg_attrs attrs;
     uint64_t pos;            /* index of the next item next() returns */
@@ -43,7 +44,7 @@ struct mc_seg_reader {
 
 static mc_status read_dset(mc_seg_reader *r, int d, uint64_t start, uint64_t n, void *out, mc_err *err)
 {
-    return mc_h5_dset_read(r->dsets[d], r->path, mc_seg_dsets[d].name, mc_seg_dsets[d].type, start, n, out, err);
+    return mc_h5_col_read(&r->cols[d], r->path, mc_seg_dsets[d].name, start, n, out, err);
 }
 
 static mc_status check_format(mc_seg_reader *r, mc_err *err)
@@ -100,6 +101,7 @@ static mc_status open_dsets(mc_seg_reader *r, mc_err *err)
             return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s has %llu entries, expected %llu (nitems = %llu)",
                               r->path, mc_seg_dsets[d].name, (unsigned long long)r->lens[d],
                               (unsigned long long)want, (unsigned long long)n);
+        mc_h5_col_init(&r->cols[d], r->dsets[d], mc_seg_dsets[d].type, r->lens[d]);
     }
     return MC_OK;
 }
@@ -332,8 +334,10 @@ void mc_seg_reader_close(mc_seg_reader **rp)
         return;
     mc_seg_reader *r = *rp;
     *rp = NULL;
-    for (int d = 0; d < MC_SEG_NDSETS; d++)
+    for (int d = 0; d < MC_SEG_NDSETS; d++) {
+        mc_h5_col_free(&r->cols[d]);
         mc_h5_dset_close(&r->dsets[d]);
+    }
     mc_h5_close(&r->file);
     mc_buf_free(&r->keys);
     mc_buf_free(&r->values);
