@@ -108,12 +108,12 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_mpi_yield_when_idle=1 HDF5_USE_FILE_LOCKING=FALSE
 run() { local np=$1; shift; mpirun -n "$np" --oversubscribe --bind-to none "$bin" "$@"; }
-# The same with each rank under /usr/bin/time: peak RSS (KB) per rank into
-# $rss_prefix.<rank>.
+# The same with each rank under /usr/bin/time: peak RSS (KB), user and
+# system CPU seconds per rank into $rss_prefix.<rank>.
 run_rss() {
     local np=$1; shift
     mpirun -n "$np" --oversubscribe --bind-to none /bin/sh -c \
-        'exec /usr/bin/time -f %M -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$rss_prefix" "$bin" "$@"
+        'exec /usr/bin/time -f "%M %U %S" -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$rss_prefix" "$bin" "$@"
 }
 dropped=false
 drop_caches() {

@@ -35,23 +35,25 @@ def trim(counts):
     return "/".join(map(str, counts))
 
 
-def peak_rss_mb(rep, tag):
-    """Largest peak RSS of the run's ranks (/usr/bin/time %M, KB), in MB."""
-    kbs = []
+def rank_usage(rep, tag):
+    """(largest peak RSS in MB, CPU seconds summed over ranks) from the
+    ranks' /usr/bin/time lines "%M %U %S"; None for what is missing."""
+    rss, cpu = [], 0.0
     for f in os.listdir(rep):
         if f.startswith(tag + ".rss."):
             with open(os.path.join(rep, f)) as fh:
-                lines = [l.strip() for l in fh if l.strip()]
-            if lines and lines[-1].isdigit():
-                kbs.append(int(lines[-1]))
-    return max(kbs) * 1024 / 1e6 if kbs else None
+                lines = [l.split() for l in fh if l.strip()]
+            if lines and len(lines[-1]) == 3:
+                rss.append(int(lines[-1][0]))
+                cpu += float(lines[-1][1]) + float(lines[-1][2])
+    return (max(rss) * 1024 / 1e6 if rss else None), (cpu if rss else None)
 
 
 def mc_round(rep, name, rnd):
     tag = f"{name}.r{rnd}"
     r, meta, st = load(rep, tag + ".json"), load(rep, tag + ".meta.json"), stat_clean(load(rep, tag + ".stat.json"))
     return dict(wall=r["wall_seconds"], read=r["bytes_read"], written=r["bytes_written"],
-                wamp=r["write_amplification"], rss=peak_rss_mb(rep, tag),
+                wamp=r["write_amplification"], rss=rank_usage(rep, tag)[0], cpu_s=rank_usage(rep, tag)[1],
                 levels=trim(l["segments"] for l in st["levels"]),
                 cpu=sum(w["busy_seconds"] for w in r["workers"]), ranks=meta["ranks"],
                 raw={"round": rnd, "report": r, "stat_after": st, "args": meta["args"],
@@ -60,7 +62,7 @@ def mc_round(rep, name, rnd):
 
 def rocks_round(rep, sub, rnd, logical):
     r = load(rep, f"rocksdb-sub{sub}.r{rnd}.json")
-    return dict(wall=r["seconds"], read=logical, written=r["live_bytes"], rss=None,
+    return dict(wall=r["seconds"], read=logical, written=r["live_bytes"], rss=None, cpu_s=r["cpu_seconds"],
                 wamp=r["live_bytes"] / logical,
                 levels=trim(r["files_after"]) + " files", cpu=r["cpu_seconds"], ranks=None,
                 raw=dict(r, round=rnd))
@@ -73,7 +75,7 @@ def contender(name, label, rounds):
     med = sorted(rounds, key=lambda x: x["wall"])[(len(rounds) - 1) // 2]   # lower median
     return dict(name=name, label=label, ranks=med["ranks"], wall=statistics.median(walls),
                 wall_min=min(walls), wall_max=max(walls), walls=walls, read=med["read"],
-                written=med["written"], peak_rss_mb=med["rss"],
+                written=med["written"], peak_rss_mb=med["rss"], cpu_seconds=med["cpu_s"],
                 wamp=med["wamp"], levels=med["levels"], cpu=med["cpu"], median_round=med["raw"]["round"],
                 rounds=[x["raw"] for x in rounds])
 
@@ -124,6 +126,9 @@ def main():
         r["disk_fraction"] = (r["read"] / disk_r + r["written"] / disk_w) / r["wall"]
         r["ratio_vs_rocksdb_sub3"] = ref3 / r["wall"] if ref3 else None
         r["ratio_vs_rocksdb_sub1"] = ref1 / r["wall"] if ref1 else None
+        # Per core: RocksDB 1 thread's CPU seconds over this run's (all ranks).
+        cpu1 = by["rocksdb-sub1"]["cpu_seconds"] if "rocksdb-sub1" in by else None
+        r["cpu_ratio_vs_rocksdb_sub1"] = cpu1 / r["cpu_seconds"] if cpu1 and r["cpu_seconds"] else None
 
     mk = limits["merge_kernel"]
     store_line = (f"store (shape {a.shape}): {logical / 1e6:.1f} MB logical ({base['totals']['items']} items in "
@@ -148,6 +153,8 @@ def main():
             ("read MB", "%.0f", lambda r: r["read"] / 1e6), ("w-amp", "%.2f", lambda r: r["wamp"]),
             ("disk", "%.2f", lambda r: r["disk_fraction"]),
             ("peak RSS MB", "%s", lambda r: fmt(r["peak_rss_mb"], "%.0f")),
+            ("CPU s", "%s", lambda r: fmt(r["cpu_seconds"], "%.1f")),
+            ("CPU x rdb-1", "%s", lambda r: fmt(r["cpu_ratio_vs_rocksdb_sub1"], "%.2fx")),
             ("busy s", "%.1f", lambda r: r["cpu"]), ("levels after", "%s", lambda r: r["levels"])]
     cells = [[(f % g(r)) if f != "%s" else str(g(r)) for _, f, g in cols] for r in rows]
     widths = [max(len(c[0]), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
@@ -172,7 +179,9 @@ ratio of median wall times: x N rank = vs compact --full at the lowest rank coun
 compact --full --single at the top rank count; x rdb-3 / x rdb-1 = vs RocksDB full compaction with
 3 subcompactions / 1 thread. disk: (read / disk read rate + written / disk write rate) / wall, with
 the dd rates above and the run's logical bytes read and written (1.0 = as fast as dd).
-peak RSS MB: the largest peak RSS of the run's ranks. mpicompact wall = the report's wall_seconds (first pick
+peak RSS MB: the largest peak RSS of the run's ranks. CPU s: user + system seconds of all ranks
+(/usr/bin/time) or of RocksDB's process; CPU x rdb-1: RocksDB 1 thread's CPU s / this run's, the
+per-core figure that a machine shared with other work does not distort as much as wall time. mpicompact wall = the report's wall_seconds (first pick
 to end: MPI start-up, lock, orphan scan excluded); RocksDB wall = rocksdb_compact_range alone.
 read MB: logical bytes merged (mpicompact bytes_read, moves read nothing; RocksDB reads all).
 w-amp: logical bytes written / store bytes. busy s: sum of per-rank busy seconds (mpicompact) or
