@@ -9,19 +9,26 @@
 
 /* A source's current item and the first 8 bytes of its key as a
  * big-endian integer (zero-padded), so that most comparisons are one
- * integer compare. A dead entry (its source at its end) loses to every
- * live one. */
+ * integer compare. A dead entry (its source at its end) has the largest
+ * prefix and loses to every live one. */
 typedef struct entry {
     uint64_t prefix;
     mc_item item;
     bool live;
 } entry;
 
+/* A node of the tree: a source and its entry's prefix, so that a replay
+ * compares integers in one array until two prefixes tie. */
+typedef struct node {
+    uint64_t prefix;
+    size_t src;
+} node;
+
 struct mc_merge {
     mc_merge_source *src;
     entry *cur;          /* per source */
     size_t n;
-    size_t *loser;       /* loser[1..n-1]: the loser at each internal node; loser[0]: the winner */
+    node *loser;         /* loser[1..n-1]: the loser at each internal node; loser[0]: the winner */
     bool started;
     uint64_t overwrites, conflicts, duplicates;
 };
@@ -42,15 +49,20 @@ static uint64_t key_prefix(const uint8_t *key, size_t len)
     return v;
 }
 
+/* Key order of two keys whose prefixes are equal: the bytes after them. */
+static int tail_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    if (al >= 8 && bl >= 8)
+        return mc_key_cmp(a + 8, al - 8, b + 8, bl - 8);
+    return mc_key_cmp(a, al, b, bl);
+}
+
 /* Key order of two live entries: the prefixes, then the bytes after them. */
 static int entry_key_cmp(const entry *a, const entry *b)
 {
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix ? -1 : 1;
-    const mc_item *x = &a->item, *y = &b->item;
-    if (x->key_len >= 8 && y->key_len >= 8)
-        return mc_key_cmp(x->key + 8, x->key_len - 8, y->key + 8, y->key_len - 8);
-    return mc_key_cmp(x->key, x->key_len, y->key, y->key_len);
+    return tail_cmp(a->item.key, a->item.key_len, b->item.key, b->item.key_len);
 }
 
 /* Total order of versions: key ascending, then seq descending, then the
@@ -75,14 +87,22 @@ static bool entry_less(const mc_merge *m, size_t i, size_t j)
     return c != 0 ? c < 0 : i < j;
 }
 
+/* Whether node A goes before node B: the prefixes, then the entries. */
+static inline bool node_less(const mc_merge *m, node a, node b)
+{
+    if (a.prefix != b.prefix)
+        return a.prefix < b.prefix;
+    return entry_less(m, a.src, b.src);
+}
+
 /* Source S's entry changed and S was the winner: replay its path. */
 static void replay(mc_merge *m, size_t s)
 {
-    size_t win = s;
-    for (size_t node = (s + m->n) / 2; node >= 1; node /= 2)
-        if (entry_less(m, m->loser[node], win)) {
-            size_t t = m->loser[node];
-            m->loser[node] = win;
+    node win = {m->cur[s].prefix, s};
+    for (size_t k = (s + m->n) / 2; k >= 1; k /= 2)
+        if (node_less(m, m->loser[k], win)) {
+            node t = m->loser[k];
+            m->loser[k] = win;
             win = t;
         }
     m->loser[0] = win;
@@ -92,15 +112,16 @@ static void replay(mc_merge *m, size_t s)
 static void build(mc_merge *m)
 {
     size_t n = m->n;
-    size_t *winner = m->loser + n;   /* scratch: n more slots */
-    for (size_t node = n - 1; node >= 1; node--) {
-        size_t c0 = 2 * node, c1 = c0 + 1;
-        size_t a = c0 >= n ? c0 - n : winner[c0], b = c1 >= n ? c1 - n : winner[c1];
-        bool a_wins = entry_less(m, a, b);
-        winner[node] = a_wins ? a : b;
-        m->loser[node] = a_wins ? b : a;
+    node *winner = m->loser + n;   /* scratch: n more slots */
+    for (size_t k = n - 1; k >= 1; k--) {
+        size_t c0 = 2 * k, c1 = c0 + 1;
+        node a = c0 >= n ? (node){m->cur[c0 - n].prefix, c0 - n} : winner[c0];
+        node b = c1 >= n ? (node){m->cur[c1 - n].prefix, c1 - n} : winner[c1];
+        bool a_wins = node_less(m, a, b);
+        winner[k] = a_wins ? a : b;
+        m->loser[k] = a_wins ? b : a;
     }
-    m->loser[0] = n > 1 ? winner[1] : 0;
+    m->loser[0] = n > 1 ? winner[1] : (node){m->cur[0].prefix, 0};
 }
 
 /* Pulls source S's next item into its entry (dead at its end). */
@@ -110,8 +131,7 @@ static mc_status fetch(mc_merge *m, size_t s, mc_err *err)
     entry *e = &m->cur[s];
     mc_status st = m->src[s].next(m->src[s].ctx, &e->item, &eof, err);
     e->live = st == MC_OK && !eof;
-    if (e->live)
-        e->prefix = key_prefix(e->item.key, e->item.key_len);
+    e->prefix = e->live ? key_prefix(e->item.key, e->item.key_len) : UINT64_MAX;
     return st;
 }
 
@@ -148,15 +168,18 @@ static bool same_version(const mc_item *a, const mc_item *b)
  * key-order check, one integer compare unless the prefixes tie. */
 static mc_status advance(mc_merge *m, size_t s, mc_err *err)
 {
-    entry prev = m->cur[s];
+    const entry *e = &m->cur[s];
+    uint64_t prefix = e->prefix;
+    const uint8_t *key = e->item.key;
+    size_t key_len = e->item.key_len;
     mc_status st = fetch(m, s, err);
     if (st != MC_OK)
         return st;
-    const entry *e = &m->cur[s];
-    if (e->live && (e->prefix < prev.prefix || (e->prefix == prev.prefix && entry_key_cmp(e, &prev) <= 0)))
+    if (e->live && (e->prefix < prefix ||
+                    (e->prefix == prefix && tail_cmp(e->item.key, e->item.key_len, key, key_len) <= 0)))
         return mc_err_set(err, MC_ECORRUPT, 0,
                           "merge source %zu: keys out of order (a key of %zu bytes after one of %zu bytes that is "
-                          "not smaller)", s, e->item.key_len, prev.item.key_len);
+                          "not smaller)", s, e->item.key_len, key_len);
     replay(m, s);
     return MC_OK;
 }
@@ -176,7 +199,7 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
                 return st;
         build(m);
     }
-    size_t win = m->loser[0];
+    size_t win = m->loser[0].src;
     if (!m->cur[win].live) {
         *eof = true;
         return MC_OK;
@@ -188,7 +211,7 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
         return st;
     /* Every other version of the key comes next in the order. */
     for (;;) {
-        size_t s = m->loser[0];
+        size_t s = m->loser[0].src;
         const entry *o = &m->cur[s];
         if (!o->live || o->prefix != w.prefix || entry_key_cmp(o, &w) != 0)
             break;
