@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Compaction throughput, side by side in one run on one generated store:
-# mpicompact `compact` at several rank counts, `compact --single` (the
-# single-compactor baseline: one compaction in flight in the whole job),
-# `compact --full` at the top rank count, and RocksDB (C API, bench/rocksdb_peer)
-# compacting the same logical data with one thread and with 3 subcompactions.
+# mpicompact `compact --full` at each rank count, `compact --full --single`
+# (the single-compactor baseline: one compaction in flight in the whole job)
+# and plain `compact` at the top rank count, and RocksDB (C API,
+# bench/rocksdb_peer) compacting the same logical data with one thread and
+# with 3 subcompactions; plus the machine's limits measured in the same run
+# (disk sequential write with fsync and read after dropping caches, memcpy)
+# and the merge kernel alone (bench/merge_kernel).
 #
-#   bash bench/compact_scaling.sh [--size-mb N] [--ranks "1 2 4"] [--out DIR]
+#   bash bench/compact_scaling.sh [--shape issue|classic] [--size-mb N] [--ranks "1 2 4"] [--out DIR]
 #        [--repeat N] [--segment-size SIZE] [--items N] [--build DIR] [--work DIR] [--keep]
 #
 # Each contender runs --repeat times (default 3), in interleaved rounds; the
@@ -13,26 +16,29 @@
 # leave its digest unchanged; RocksDB's result must have the same digest too.
 # The page cache is dropped (sync first) right before every timed phase when
 # /proc/sys/vm/drop_caches is writable. Prints a table; writes
-# DIR/scaling.json (raw reports, ratios, machine) and DIR/scaling.png (gnuplot).
+# DIR/scaling.json (raw reports, ratios, machine), DIR/scaling.md (the table
+# in Markdown) and DIR/scaling.png (gnuplot).
 # See bench/README.md for what is measured and the caveats.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-size_mb=1100
+shape=issue
+size_mb=""
 ranks="1 2 4"
 out="$here/bench/results"
-segsize=16M
-items=150000
+segsize=""
+items=""
 build="$here/build"
 work_parent="${TMPDIR:-/tmp}"
 keep=0
 repeat=3
 usage() {
-    echo "usage: $0 [--size-mb N] [--ranks \"1 2 4\"] [--out DIR] [--segment-size SIZE] [--items N]" >&2
-    echo "          [--repeat N] [--build DIR] [--work DIR] [--keep]" >&2
+    echo "usage: $0 [--shape issue|classic] [--size-mb N] [--ranks \"1 2 4\"] [--out DIR] [--segment-size SIZE]" >&2
+    echo "          [--items N] [--repeat N] [--build DIR] [--work DIR] [--keep]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case "$1" in
+    --shape) shape=${2:?}; shift 2 ;;
     --size-mb) size_mb=${2:?}; shift 2 ;;
     --ranks) ranks=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
@@ -46,13 +52,32 @@ while [ $# -gt 0 ]; do
     *) usage ;;
     esac
 done
-[[ "$size_mb" =~ ^[1-9][0-9]*$ && "$items" =~ ^[1-9][0-9]*$ && "$repeat" =~ ^[1-9][0-9]*$ ]] || usage
+# Shapes. issue: the store of issue 7 (init defaults; 220 segments of 40000
+# items, --overwrite 0.2 --delete 0.05 --seed 5: about 1 GB logical).
+# classic: this benchmark's first store (16M segments of 150000 items,
+# fanout 10, level-0 limit 4, --overwrite 0.1 --delete 0.02 --seed 42).
+case "$shape" in
+issue) def_items=40000; def_segments=220; overwrite=0.2; delete=0.05; seed=5; init_args=() ;;
+classic) def_items=150000; def_segments=""; overwrite=0.1; delete=0.02; seed=42
+         init_args=(--segment-size 16M --fanout 10 --l0-limit 4); [ -n "$size_mb" ] || size_mb=1100 ;;
+*) usage ;;
+esac
+[ -n "$items" ] || items=$def_items
+[ -z "$segsize" ] || init_args+=(--segment-size "$segsize")
+[[ "$items" =~ ^[1-9][0-9]*$ && "$repeat" =~ ^[1-9][0-9]*$ ]] || usage
+[ -z "$size_mb" ] || [[ "$size_mb" =~ ^[1-9][0-9]*$ ]] || usage
 for np in $ranks; do [[ "$np" =~ ^[1-9][0-9]*$ ]] || usage; done
 ranks=$(printf '%s\n' $ranks | sort -nu | tr '\n' ' ')
 top_np=$(printf '%s\n' $ranks | tail -1)
+low_np=$(printf '%s\n' $ranks | head -1)
 [ -n "$top_np" ] || usage
 # 16-byte keys, 100-byte values: 116 logical bytes an item.
-segments=$(( (size_mb * 1000000 + items * 116 - 1) / (items * 116) ))
+if [ -n "$size_mb" ]; then
+    segments=$(( (size_mb * 1000000 + items * 116 - 1) / (items * 116) ))
+else
+    segments=$def_segments
+    size_mb=$(( segments * items * 116 / 1000000 ))
+fi
 if [ "$segments" -le 4 ]; then
     echo "$0: --size-mb $size_mb gives $segments segments: at least 5 are needed (level-0 limit 4)" >&2
     exit 2
@@ -64,7 +89,7 @@ log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$here" -B "$build" >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target mpicompact >/dev/null
+cmake --build "$build" -j"$(nproc)" --target mpicompact merge_kernel memcpy_bw >/dev/null
 bin="$build/mpicompact"
 peer=""
 targets=$(cmake --build "$build" --target help 2>/dev/null || true)
@@ -83,6 +108,13 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_mpi_yield_when_idle=1 HDF5_USE_FILE_LOCKING=FALSE
 run() { local np=$1; shift; mpirun -n "$np" --oversubscribe --bind-to none "$bin" "$@"; }
+# The same with each rank under /usr/bin/time: peak RSS (KB), user and
+# system CPU seconds per rank into $rss_prefix.<rank>.
+run_rss() {
+    local np=$1; shift
+    mpirun -n "$np" --oversubscribe --bind-to none /bin/sh -c \
+        'exec /usr/bin/time -f "%M %U %S" -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$rss_prefix" "$bin" "$@"
+}
 dropped=false
 drop_caches() {
     sync
@@ -99,10 +131,10 @@ if [ "$keep" = 1 ]; then trap 'log "kept $work"' EXIT; else trap 'rm -rf "$work"
 mkdir "$work/rep"
 
 ncpu=$(nproc)
-log "generating ~${size_mb} MB: $segments level-0 segments of $items items, segment size $segsize, on $ncpu ranks"
-run 1 init "$work/base" --segment-size "$segsize" --fanout 10 --l0-limit 4 2>/dev/null >/dev/null
+log "shape $shape: generating ~${size_mb} MB: $segments level-0 segments of $items items on $ncpu ranks"
+run 1 init "$work/base" "${init_args[@]}" 2>/dev/null >/dev/null
 run "$ncpu" gen "$work/base" --segments "$segments" --items "$items" \
-    --key-size 16 --value-size 100 --overwrite 0.1 --delete 0.02 --seed 42 2>/dev/null >/dev/null
+    --key-size 16 --value-size 100 --overwrite "$overwrite" --delete "$delete" --seed "$seed" 2>/dev/null >/dev/null
 run "$ncpu" stat "$work/base" --json > "$work/rep/base.stat.json" 2>/dev/null
 digest0=$(run "$ncpu" digest "$work/base" 2>/dev/null)
 log "store digest $digest0"
@@ -116,8 +148,9 @@ bench_compact() {
     drop_caches
     log "round $round: $name: compact on $np rank(s) $*"
     local t0 t1 rc=0
+    rss_prefix="$work/rep/$tag.rss"
     t0=$(now)
-    run "$np" compact "$work/run" --progress none --report "$work/rep/$tag.json" "$@" >&2 || rc=$?
+    run_rss "$np" compact "$work/run" --progress none --report "$work/rep/$tag.json" "$@" >&2 || rc=$?
     t1=$(now)
     [ "$rc" = 0 ] || { log "$name: compact exited $rc"; exit 1; }
     local d
@@ -143,6 +176,24 @@ bench_rocksdb() {
     rm -rf "$work/dbrun"
 }
 
+# The machine's limits, in this run: sequential write of the store's size
+# (at most 1 GB) with fsync, the same read back after dropping the cache,
+# one thread's memcpy, and the merge kernel alone (64 in-memory inputs of
+# 16-byte keys).
+lim_mb=$(( size_mb < 1000 ? size_mb : 1000 ))
+log "machine limits: dd $lim_mb MB write+fsync and read, memcpy, merge kernel"
+drop_caches
+t0=$(now); dd if=/dev/zero of="$work/dd" bs=1M count="$lim_mb" conv=fsync status=none; t1=$(now)
+dd_write=$(elapsed "$t0" "$t1")
+drop_caches
+t0=$(now); dd if="$work/dd" of=/dev/null bs=1M status=none; t1=$(now)
+dd_read=$(elapsed "$t0" "$t1")
+rm -f "$work/dd"
+printf '{"dd_mb": %d, "write_fsync_seconds": %s, "read_seconds": %s, "memcpy": %s, "merge_kernel": %s}\n' \
+    "$lim_mb" "$dd_write" "$dd_read" "$("$build/bench/memcpy_bw" 256)" \
+    "$("$build/bench/merge_kernel" --inputs 64 --items 4000000 --key-size 16 --overwrite 0.2 --repeat 3)" \
+    > "$work/rep/limits.json"
+
 if [ -n "$peer" ]; then
     target=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["params"]["segment_size"])' \
              "$work/rep/base.stat.json")
@@ -152,13 +203,13 @@ if [ -n "$peer" ]; then
 fi
 # Rounds: every contender once per round, so that drift of the (shared,
 # virtual) disk hits all of them alike; the table takes each one's median.
-runs=("single-n$top_np")
-for np in $ranks; do runs+=("compact-n$np"); done
-runs+=("full-n$top_np")
+runs=()
+for np in $ranks; do runs+=("full-n$np"); done
+runs+=("single-n$top_np" "compact-n$top_np")
 for round in $(seq "$repeat"); do
-    bench_compact "single-n$top_np" "$round" "$top_np" --single
-    for np in $ranks; do bench_compact "compact-n$np" "$round" "$np"; done
-    bench_compact "full-n$top_np" "$round" "$top_np" --full
+    for np in $ranks; do bench_compact "full-n$np" "$round" "$np" --full; done
+    bench_compact "single-n$top_np" "$round" "$top_np" --full --single
+    bench_compact "compact-n$top_np" "$round" "$top_np"
     if [ -n "$peer" ]; then
         bench_rocksdb 1 "$round"
         bench_rocksdb 3 "$round"
@@ -178,8 +229,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || echo unknown)
 fs=$(df -PT "$work" | awk 'NR==2 {print $2}')
 
 /usr/bin/python3 "$here/bench/scaling_report.py" --rep "$work/rep" --out "$out" --plot "$work/plot.dat" \
-    --started "$t_bench0" --dropped "$dropped" --top "$top_np" --size-mb "$size_mb" --segments "$segments" \
-    --items "$items" --segment-size "$segsize" --nproc "$ncpu" --repeat "$repeat" --hdf5 "$hdf5_ver" \
+    --started "$t_bench0" --dropped "$dropped" --top "$top_np" --low "$low_np" --size-mb "$size_mb" \
+    --segments "$segments" --items "$items" --segment-size "${segsize:-init default}" --shape "$shape" \
+    --overwrite "$overwrite" --delete "$delete" --seed "$seed" --nproc "$ncpu" --repeat "$repeat" --hdf5 "$hdf5_ver" \
     --mpi "$mpi_ver" --mpicompact "$mc_ver" --cpu "$cpu" --fs "$fs" --digest "$digest0" "${runs[@]}"
 if command -v gnuplot >/dev/null; then
     gnuplot <<GP || log "gnuplot failed: no plot"
@@ -200,5 +252,5 @@ plot "$work/plot.dat" using 1:3:xtic(2) with boxes notitle, \
 GP
 fi
 t_bench1=$(now)
-log "wrote $out/scaling.json$( [ -f "$out/scaling.png" ] && echo " and $out/scaling.png")"
+log "wrote $out/scaling.json, $out/scaling.md$( [ -f "$out/scaling.png" ] && echo " and $out/scaling.png")"
 log "whole bench: $(elapsed "$t_bench0" "$t_bench1") s"

@@ -142,7 +142,7 @@ const mc_seg_attrs *mc_seg_reader_attrs(const mc_seg_reader *r);
 /* Position before the first item with key >= KEY (binary search). */
 mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_len, mc_err *err);
 /* Next item; *eof set at the end. The item's pointers are valid until the
- * next call on R. */
+ * second call after it on R (or a seek). */
 mc_status mc_seg_reader_next(mc_seg_reader *r, mc_item *item, bool *eof, mc_err *err);
 void mc_seg_reader_close(mc_seg_reader **r);
 /* MC_ECORRUPT naming PATH unless R's root attributes (segno, nitems, seq

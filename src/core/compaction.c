@@ -2,6 +2,7 @@
 #include "compaction.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #define POLL_SECONDS 0.1
 
 static double now(void);
+static double now_coarse(void);
 
 /* When the poll hook is due: shared by the merge loop and the inputs, so
  * that it also runs while the merge is still filling from slow inputs. */
@@ -36,7 +38,7 @@ static mc_status poll_tick(poller *p, uint64_t n, mc_err *err)
 {
     p->bytes += n;
     p->total += n;
-    double t = now();   /* a vDSO call: cheap next to an item's merge */
+    double t = now_coarse();
     if (p->bytes < POLL_BYTES && t - p->last < POLL_SECONDS)
         return MC_OK;
     p->bytes = 0;
@@ -90,6 +92,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The poll clock, read at every item: the coarse clock (a few ms of
+ * resolution, plenty for POLL_SECONDS) only reads a word the kernel keeps. */
+static double now_coarse(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -238,7 +249,7 @@ static mc_status compact(run *r, const mc_compact_hooks *hooks, mc_err *err)
     mc_merge_source *sources = calloc(n, sizeof *sources);
     mc_merge *m = NULL;
     mc_status st = MC_OK;
-    poller poll = { .hooks = hooks, .id = req->id, .last = now() };
+    poller poll = { .hooks = hooks, .id = req->id, .last = now_coarse() };
     if (!readers || !inputs || !sources) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory", (unsigned long long)req->id);
         goto cleanup;
@@ -292,9 +303,34 @@ cleanup:
     return st;
 }
 
+uint64_t mc_compaction_input_bytes(uint64_t chunk_bytes)
+{
+    const uint64_t mib = (uint64_t)1 << 20;
+    uint64_t cached = chunk_bytes > mib ? chunk_bytes + 4096 : mib;   /* h5util.c: enlarge_chunk_cache */
+    uint64_t window = 2 * ((uint64_t)512 << 10) + 8193 * 16 + 8192 * 9 + 4096;   /* segment_read.c */
+    uint64_t metadata = (uint64_t)256 << 10;
+    return 6 * cached + window + metadata + 64;
+}
+
+/* HDF5 allocates a fresh buffer for every chunk it reads or filters (1 MiB
+ * here): above glibc's mmap threshold each one is a new mapping whose pages
+ * the kernel zeroes on first touch, and on a VM that hands freed memory
+ * back to the host that costs as much as the copy itself. Keeping such
+ * buffers in the heap makes them reused. Process-wide, set once. */
+static void keep_freed_memory(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 mc_status mc_compact_run(const char *store, const mc_request *req, const mc_compact_hooks *hooks,
                          mc_response *resp, mc_err *err)
 {
+    keep_freed_memory();
     mc_err local = {0};
     if (!err)
         err = &local;

@@ -39,6 +39,17 @@ mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
  * file closed but not synced (kill mode). */
 mc_status mc_h5_close_sync_at(hid_t file, const char *path, const char *point, uint64_t segno, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
+/* Starts writing FILE's dirty pages to disk without waiting for them
+ * (sync_file_range), so that the fsync at close finds little left to do:
+ * a writer calls it every few MiB to overlap its writes with its work. A
+ * hint: errors are left for the fsync to report. */
+void mc_h5_start_writeback(hid_t file);
+/* Asks the kernel to read bytes [OFF, OFF + LEN) of FILE into the page cache
+ * in the background (posix_fadvise WILLNEED), so that the reads that follow
+ * find them there. A hint: errors are ignored. */
+void mc_h5_read_ahead(hid_t file, uint64_t off, uint64_t len);
+/* FILE's size in bytes (0 when HDF5 cannot tell). */
+uint64_t mc_h5_file_size(hid_t file);
 /* For a file being thrown away: points FILE's descriptor at an anonymous
  * memory file, so that what HDF5 still holds dirty is written there when
  * its handles close, not to a full disk (a failed H5Fclose crashes HDF5 at
@@ -71,6 +82,20 @@ mc_status mc_h5_dset_create_direct(hid_t file, const char *path, const char *nam
 /* Appends N elements at the end (extends the dataset). */
 mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type,
                             const void *data, uint64_t n, mc_err *err);
+/* Appends the first N elements of CHUNK (a buffer of CHUNK_ELEMS elements
+ * plus 4 bytes) as one whole chunk written directly (H5Dwrite_chunk): the
+ * elements past N are zeroed, our Fletcher32 of the chunk is stored after
+ * it exactly as HDF5's filter stores it, and the dataset is extended by N.
+ * REQUIRES: DSET was created with chunks of CHUNK_ELEMS elements and its
+ * length is a multiple of CHUNK_ELEMS (every earlier append was whole);
+ * 1 <= N <= CHUNK_ELEMS. The buffer's contents are changed. */
+mc_status mc_h5_dset_append_chunk(hid_t dset, const char *path, const char *name, mc_h5_type type,
+                                  void *chunk, uint64_t n, uint64_t chunk_elems, mc_err *err);
+/* HDF5's Fletcher32 (H5_checksum_fletcher32: 16-bit big-endian words, an
+ * odd last byte as the high half of a word, sums folded every 360 words),
+ * computed in blocks the compiler vectorizes. Bit-identical to HDF5's. */
+uint32_t mc_fletcher32(const void *data, size_t len);
+
 /* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
  * not 1-D or its elements are not unsigned integers that fit TYPE;
  * MC_EFORMAT when it is not chunked with Fletcher32. */
@@ -81,6 +106,30 @@ mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_
 mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type,
                           uint64_t start, uint64_t n, void *out, mc_err *err);
 void mc_h5_dset_close(hid_t *dset);
+
+/* A dataset read in whole chunks (H5Dread_chunk) into one chunk buffer of
+ * our own, each chunk checked with mc_fletcher32 as HDF5's filter checks it
+ * (the stored sum, or its byte-swapped form that HDF5 before 1.6.3 wrote),
+ * then copied out: no HDF5 chunk cache, no second checksum. Used when the
+ * dataset's only filter is Fletcher32 and its element type is the
+ * little-endian type of TYPE; otherwise, and for any chunk HDF5 stored
+ * otherwise (unfiltered, missing, odd size), reads go through H5Dread
+ * (mc_h5_dset_read) with the same results and messages. Memory: one chunk. */
+typedef struct mc_h5_col {
+    hid_t dset;              /* borrowed */
+    mc_h5_type type;
+    uint64_t len;            /* elements */
+    uint64_t chunk_elems;
+    bool direct;
+    uint8_t *chunk;          /* chunk_elems * type + 4 bytes, allocated on first use */
+    uint64_t cached;         /* index of the chunk held, UINT64_MAX for none */
+} mc_h5_col;
+/* DSET of LEN elements (mc_h5_dset_open), borrowed until mc_h5_col_free. */
+void mc_h5_col_init(mc_h5_col *c, hid_t dset, mc_h5_type type, uint64_t len);
+/* Elements [start, start+n) as mc_h5_dset_read gives them. */
+mc_status mc_h5_col_read(mc_h5_col *c, const char *path, const char *name, uint64_t start, uint64_t n, void *out,
+                         mc_err *err);
+void mc_h5_col_free(mc_h5_col *c);
 
 /* ---- Shared by segment_write.c, segment_read.c and segment_validate.c ---- */
 

@@ -1,4 +1,4 @@
-/* merge: k-way merge of sorted item streams by a binary heap (merge.h). */
+/* merge: k-way merge of sorted item streams by a loser tree (merge.h). */
 #include "merge.h"
 
 #include <errno.h>
@@ -7,92 +7,132 @@
 
 #include "err.h"
 
+/* A source's current item and the first 8 bytes of its key as a
+ * big-endian integer (zero-padded), so that most comparisons are one
+ * integer compare. A dead entry (its source at its end) has the largest
+ * prefix and loses to every live one. */
+typedef struct entry {
+    uint64_t prefix;
+    mc_item item;
+    bool live;
+} entry;
+
+/* A node of the tree: a source and its entry's prefix, so that a replay
+ * compares integers in one array until two prefixes tie. */
+typedef struct node {
+    uint64_t prefix;
+    size_t src;
+} node;
+
 struct mc_merge {
     mc_merge_source *src;
-    mc_item *cur;        /* current item of each source (valid while in the heap) */
+    entry *cur;          /* per source */
     size_t n;
-    size_t *heap;        /* source indices, top = smallest key, then newest */
-    size_t nheap;
-    size_t *advance;     /* sources whose item was consumed by the last call */
-    size_t nadvance;
+    node *loser;         /* loser[1..n-1]: the loser at each internal node; loser[0]: the winner */
     bool started;
     uint64_t overwrites, conflicts, duplicates;
 };
 
-/* Total order of versions: key ascending, then seq descending, then the
- * deterministic tie-break of merge.h (delete first, then larger value). */
-static int version_cmp(const mc_item *a, const mc_item *b)
+static uint64_t key_prefix(const uint8_t *key, size_t len)
 {
-    int c = mc_key_cmp(a->key, a->key_len, b->key, b->key_len);
-    if (c != 0)
-        return c;
-    if (a->seq != b->seq)
-        return a->seq > b->seq ? -1 : 1;
-    if (a->kind != b->kind)
-        return a->kind == MC_KIND_DELETE ? -1 : 1;
-    return -mc_key_cmp(a->value, a->value_len, b->value, b->value_len);
+    uint64_t v = 0;
+    if (len >= 8) {
+        memcpy(&v, key, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        return v;
+#else
+        return __builtin_bswap64(v);
+#endif
+    }
+    for (size_t i = 0; i < len; i++)
+        v |= (uint64_t)key[i] << (56 - 8 * i);
+    return v;
 }
 
-static bool heap_less(const mc_merge *m, size_t i, size_t j)
+/* Key order of two keys whose prefixes are equal: the bytes after them. */
+static int tail_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-    int c = version_cmp(&m->cur[m->heap[i]], &m->cur[m->heap[j]]);
+    if (al >= 8 && bl >= 8)
+        return mc_key_cmp(a + 8, al - 8, b + 8, bl - 8);
+    return mc_key_cmp(a, al, b, bl);
+}
+
+/* Key order of two live entries: the prefixes, then the bytes after them. */
+static int entry_key_cmp(const entry *a, const entry *b)
+{
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix ? -1 : 1;
+    return tail_cmp(a->item.key, a->item.key_len, b->item.key, b->item.key_len);
+}
+
+/* Total order of versions: key ascending, then seq descending, then the
+ * deterministic tie-break of merge.h (delete first, then larger value),
+ * then the source index (identical versions: stable by source). */
+static bool entry_less(const mc_merge *m, size_t i, size_t j)
+{
+    const entry *a = &m->cur[i], *b = &m->cur[j];
+    if (!a->live || !b->live)
+        return a->live && !b->live ? true : (a->live == b->live && i < j);
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix;
+    int c = entry_key_cmp(a, b);
     if (c != 0)
         return c < 0;
-    return m->heap[i] < m->heap[j];   /* identical versions: stable by source */
+    const mc_item *x = &a->item, *y = &b->item;
+    if (x->seq != y->seq)
+        return x->seq > y->seq;
+    if (x->kind != y->kind)
+        return x->kind == MC_KIND_DELETE;
+    c = -mc_key_cmp(x->value, x->value_len, y->value, y->value_len);
+    return c != 0 ? c < 0 : i < j;
 }
 
-static void heap_swap(mc_merge *m, size_t i, size_t j)
+/* Whether node A goes before node B: the prefixes, then the entries. */
+static inline bool node_less(const mc_merge *m, node a, node b)
 {
-    size_t t = m->heap[i];
-    m->heap[i] = m->heap[j];
-    m->heap[j] = t;
+    if (a.prefix != b.prefix)
+        return a.prefix < b.prefix;
+    return entry_less(m, a.src, b.src);
 }
 
-static void sift_down(mc_merge *m, size_t i)
+/* Source S's entry changed and S was the winner: replay its path. */
+static void replay(mc_merge *m, size_t s)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, best = i;
-        if (l < m->nheap && heap_less(m, l, best))
-            best = l;
-        if (r < m->nheap && heap_less(m, r, best))
-            best = r;
-        if (best == i)
-            return;
-        heap_swap(m, i, best);
-        i = best;
+    node win = {m->cur[s].prefix, s};
+    for (size_t k = (s + m->n) / 2; k >= 1; k /= 2)
+        if (node_less(m, m->loser[k], win)) {
+            node t = m->loser[k];
+            m->loser[k] = win;
+            win = t;
+        }
+    m->loser[0] = win;
+}
+
+/* Builds the tree from every source's entry. */
+static void build(mc_merge *m)
+{
+    size_t n = m->n;
+    node *winner = m->loser + n;   /* scratch: n more slots */
+    for (size_t k = n - 1; k >= 1; k--) {
+        size_t c0 = 2 * k, c1 = c0 + 1;
+        node a = c0 >= n ? (node){m->cur[c0 - n].prefix, c0 - n} : winner[c0];
+        node b = c1 >= n ? (node){m->cur[c1 - n].prefix, c1 - n} : winner[c1];
+        bool a_wins = node_less(m, a, b);
+        winner[k] = a_wins ? a : b;
+        m->loser[k] = a_wins ? b : a;
     }
+    m->loser[0] = n > 1 ? winner[1] : (node){m->cur[0].prefix, 0};
 }
 
-static void sift_up(mc_merge *m, size_t i)
-{
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!heap_less(m, i, parent))
-            return;
-        heap_swap(m, i, parent);
-        i = parent;
-    }
-}
-
-static size_t heap_pop(mc_merge *m)
-{
-    size_t top = m->heap[0];
-    m->heap[0] = m->heap[--m->nheap];
-    if (m->nheap)
-        sift_down(m, 0);
-    return top;
-}
-
-/* Pulls the next item of source S into the heap (nothing at its end). */
-static mc_status refill(mc_merge *m, size_t s, mc_err *err)
+/* Pulls source S's next item into its entry (dead at its end). */
+static mc_status fetch(mc_merge *m, size_t s, mc_err *err)
 {
     bool eof = false;
-    mc_status st = m->src[s].next(m->src[s].ctx, &m->cur[s], &eof, err);
-    if (st != MC_OK || eof)
-        return st;
-    m->heap[m->nheap] = s;
-    sift_up(m, m->nheap++);
-    return MC_OK;
+    entry *e = &m->cur[s];
+    mc_status st = m->src[s].next(m->src[s].ctx, &e->item, &eof, err);
+    e->live = st == MC_OK && !eof;
+    e->prefix = e->live ? key_prefix(e->item.key, e->item.key_len) : UINT64_MAX;
+    return st;
 }
 
 mc_status mc_merge_create(const mc_merge_source *sources, size_t n, mc_merge **out, mc_err *err)
@@ -105,9 +145,8 @@ mc_status mc_merge_create(const mc_merge_source *sources, size_t n, mc_merge **o
     size_t alloc = n ? n : 1;
     m->src = malloc(alloc * sizeof *m->src);
     m->cur = calloc(alloc, sizeof *m->cur);
-    m->heap = malloc(alloc * sizeof *m->heap);
-    m->advance = malloc(alloc * sizeof *m->advance);
-    if (!m->src || !m->cur || !m->heap || !m->advance)
+    m->loser = malloc(2 * alloc * sizeof *m->loser);
+    if (!m->src || !m->cur || !m->loser)
         goto oom;
     if (n)
         memcpy(m->src, sources, n * sizeof *sources);
@@ -124,41 +163,68 @@ static bool same_version(const mc_item *a, const mc_item *b)
            (a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0);
 }
 
+/* Moves source S, the winner, to its next item and replays its path. Its
+ * previous item stays valid (merge.h); comparing the two is the source's
+ * key-order check, one integer compare unless the prefixes tie. */
+static mc_status advance(mc_merge *m, size_t s, mc_err *err)
+{
+    const entry *e = &m->cur[s];
+    uint64_t prefix = e->prefix;
+    const uint8_t *key = e->item.key;
+    size_t key_len = e->item.key_len;
+    mc_status st = fetch(m, s, err);
+    if (st != MC_OK)
+        return st;
+    if (e->live && (e->prefix < prefix ||
+                    (e->prefix == prefix && tail_cmp(e->item.key, e->item.key_len, key, key_len) <= 0)))
+        return mc_err_set(err, MC_ECORRUPT, 0,
+                          "merge source %zu: keys out of order (a key of %zu bytes after one of %zu bytes that is "
+                          "not smaller)", s, e->item.key_len, key_len);
+    replay(m, s);
+    return MC_OK;
+}
+
 mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
 {
     mc_status st = MC_OK;
     *eof = false;
-    /* The items returned last time stay valid until now: advance lazily. */
-    if (!m->started) {
-        m->started = true;
-        for (size_t s = 0; s < m->n; s++)
-            m->advance[m->nadvance++] = s;
-    }
-    while (m->nadvance) {
-        st = refill(m, m->advance[--m->nadvance], err);
-        if (st != MC_OK)
-            return st;
-    }
-    if (m->nheap == 0) {
+    if (m->n == 0) {
         *eof = true;
         return MC_OK;
     }
-    size_t win = heap_pop(m);
-    m->advance[m->nadvance++] = win;
-    const mc_item *w = &m->cur[win];
-    while (m->nheap && mc_key_cmp(m->cur[m->heap[0]].key, m->cur[m->heap[0]].key_len,
-                                  w->key, w->key_len) == 0) {
-        size_t s = heap_pop(m);
-        m->advance[m->nadvance++] = s;
-        const mc_item *o = &m->cur[s];
-        if (o->seq != w->seq)
+    if (!m->started) {
+        m->started = true;
+        for (size_t s = 0; s < m->n; s++)
+            if ((st = fetch(m, s, err)) != MC_OK)
+                return st;
+        build(m);
+    }
+    size_t win = m->loser[0].src;
+    if (!m->cur[win].live) {
+        *eof = true;
+        return MC_OK;
+    }
+    /* The winner's item stays valid while its source yields one more
+     * (merge.h): fetch its successor now. */
+    entry w = m->cur[win];
+    if ((st = advance(m, win, err)) != MC_OK)
+        return st;
+    /* Every other version of the key comes next in the order. */
+    for (;;) {
+        size_t s = m->loser[0].src;
+        const entry *o = &m->cur[s];
+        if (!o->live || o->prefix != w.prefix || entry_key_cmp(o, &w) != 0)
+            break;
+        if (o->item.seq != w.item.seq)
             m->overwrites++;
-        else if (!same_version(o, w))
+        else if (!same_version(&o->item, &w.item))
             m->conflicts++;
         else
             m->duplicates++;
+        if ((st = advance(m, s, err)) != MC_OK)
+            return st;
     }
-    *item = *w;
+    *item = w.item;
     return MC_OK;
 }
 
@@ -184,8 +250,7 @@ void mc_merge_destroy(mc_merge **mp)
     mc_merge *m = *mp;
     free(m->src);
     free(m->cur);
-    free(m->heap);
-    free(m->advance);
+    free(m->loser);
     free(m);
     *mp = NULL;
 }

@@ -15,8 +15,10 @@
 #include "mpicompact.h"
 
 typedef struct mc_merge_source {
-    /* Next item or *eof. The item must stay valid until the next call on
-     * the same source. */
+    /* Next item or *eof. The item must stay valid until the second call
+     * after it on the same source (the merge fetches a source's next item
+     * while the one it returns is still in use). Keys must increase
+     * strictly: the merge checks it (MC_ECORRUPT). */
     mc_status (*next)(void *ctx, mc_item *item, bool *eof, mc_err *err);
     void *ctx;
 } mc_merge_source;

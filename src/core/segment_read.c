@@ -10,14 +10,23 @@
 
 /* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
  * value bytes (at least one item, however large). Reads of a window hit the
- * datasets' chunk caches, so every chunk is read and checksummed once. */
+ * datasets' chunk caches, so every chunk is read and checksummed once. The
+ * key and value bytes of the previous window are kept in a second pair of
+ * buffers, so that an item stays valid until the second next() after it
+ * (what a merge source must give, merge.h). */
 #define WINDOW_ITEMS ((uint64_t)8192)
-#define WINDOW_BYTES ((uint64_t)1 << 20)
+#define WINDOW_BYTES ((uint64_t)512 << 10)
+/* Read-ahead: the kernel is asked to fetch the next READ_AHEAD bytes of the
+ * file ahead of the window, placed by the item position (the writer lays
+ * chunks out in item order, all datasets advancing together), refreshed when
+ * half of it has been used. Page cache, not the process's memory. */
+#define READ_AHEAD ((uint64_t)4 << 20)
 
 struct mc_seg_reader {
     char *path;
     hid_t file;
     hid_t dsets[MC_SEG_NDSETS];
+    mc_h5_col cols[MC_SEG_NDSETS];   /* read in whole chunks, checked by us */
     uint64_t lens[MC_SEG_NDSETS];
     mc_seg_attrs attrs;
     uint64_t pos;            /* index of the next item next() returns */
@@ -26,13 +35,16 @@ struct mc_seg_reader {
     uint64_t *seqs;          /* WINDOW_ITEMS */
     uint8_t *kinds;          /* WINDOW_ITEMS */
     mc_buf keys, values;     /* the window's key and value bytes */
+    mc_buf old_keys, old_values;   /* the previous window's */
     mc_buf prev_key;         /* last key of the previous window */
+    uint64_t file_size;
+    uint64_t ahead_end;      /* read-ahead was asked up to this file offset */
     bool has_prev;
 };
 
 static mc_status read_dset(mc_seg_reader *r, int d, uint64_t start, uint64_t n, void *out, mc_err *err)
 {
-    return mc_h5_dset_read(r->dsets[d], r->path, mc_seg_dsets[d].name, mc_seg_dsets[d].type, start, n, out, err);
+    return mc_h5_col_read(&r->cols[d], r->path, mc_seg_dsets[d].name, start, n, out, err);
 }
 
 static mc_status check_format(mc_seg_reader *r, mc_err *err)
@@ -89,6 +101,7 @@ static mc_status open_dsets(mc_seg_reader *r, mc_err *err)
             return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s has %llu entries, expected %llu (nitems = %llu)",
                               r->path, mc_seg_dsets[d].name, (unsigned long long)r->lens[d],
                               (unsigned long long)want, (unsigned long long)n);
+        mc_h5_col_init(&r->cols[d], r->dsets[d], mc_seg_dsets[d].type, r->lens[d]);
     }
     return MC_OK;
 }
@@ -121,6 +134,7 @@ mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_read
     if (st != MC_OK || (st = check_format(r, err)) != MC_OK ||
         (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
         goto cleanup;
+    r->file_size = mc_h5_file_size(r->file);
     *out = r;
     r = NULL;
 cleanup:
@@ -201,11 +215,25 @@ static mc_status check_window(mc_seg_reader *r, mc_err *err)
     return mc_buf_append(&r->prev_key, prev, prev_len, err);
 }
 
+/* Asks for the file's bytes ahead of item POS (READ_AHEAD). */
+static void read_ahead(mc_seg_reader *r, uint64_t pos)
+{
+    if (r->file_size == 0)
+        return;
+    uint64_t at = (uint64_t)((double)r->file_size * ((double)pos / (double)r->attrs.nitems));
+    if (at + READ_AHEAD / 2 <= r->ahead_end && at + READ_AHEAD / 2 >= r->ahead_end - READ_AHEAD)
+        return;   /* enough asked ahead already */
+    uint64_t from = at > r->ahead_end || at + READ_AHEAD < r->ahead_end ? at : r->ahead_end;
+    r->ahead_end = at + READ_AHEAD;
+    mc_h5_read_ahead(r->file, from, r->ahead_end - from);
+}
+
 /* Loads the window starting at r->pos. */
 static mc_status refill(mc_seg_reader *r, mc_err *err)
 {
     mc_status st;
     uint64_t pos = r->pos, n = r->attrs.nitems - pos;
+    read_ahead(r, pos);
     n = n < WINDOW_ITEMS ? n : WINDOW_ITEMS;
     r->wn = 0;
     if ((st = read_dset(r, MC_SEG_KEY_OFFSETS, pos, n + 1, r->koff, err)) != MC_OK ||
@@ -226,6 +254,12 @@ static mc_status refill(mc_seg_reader *r, mc_err *err)
             return item_corrupt(r, pos + i, "value is longer than the limit of 16 MiB", err);
     }
     uint64_t kbytes = r->koff[m] - r->koff[0], vbytes = r->voff[m] - r->voff[0];
+    mc_buf t = r->old_keys;
+    r->old_keys = r->keys;
+    r->keys = t;
+    t = r->old_values;
+    r->old_values = r->values;
+    r->values = t;
     /* At least one byte each, so item pointers are never NULL. */
     if ((st = mc_buf_reserve(&r->keys, kbytes + 1, err)) != MC_OK ||
         (st = mc_buf_reserve(&r->values, vbytes + 1, err)) != MC_OK ||
@@ -306,11 +340,15 @@ void mc_seg_reader_close(mc_seg_reader **rp)
         return;
     mc_seg_reader *r = *rp;
     *rp = NULL;
-    for (int d = 0; d < MC_SEG_NDSETS; d++)
+    for (int d = 0; d < MC_SEG_NDSETS; d++) {
+        mc_h5_col_free(&r->cols[d]);
         mc_h5_dset_close(&r->dsets[d]);
+    }
     mc_h5_close(&r->file);
     mc_buf_free(&r->keys);
     mc_buf_free(&r->values);
+    mc_buf_free(&r->old_keys);
+    mc_buf_free(&r->old_values);
     mc_buf_free(&r->prev_key);
     free(r->koff);
     free(r->voff);

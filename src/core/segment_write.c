@@ -16,12 +16,16 @@
  * writes exactly one whole chunk. A dataset that never fills is created at
  * finish with one chunk of its exact length, so tiny segments stay tiny. */
 #define CHUNK_BYTES ((size_t)1 << 20)
+/* Writeback of what was written is started every WRITEBACK_BYTES, so the
+ * disk works while the merge goes on and the fsync at finish is short. */
+#define WRITEBACK_BYTES ((uint64_t)8 << 20)
 
 typedef struct column {
     const char *name;
     mc_h5_type type;
-    mc_buf buf;   /* at most CHUNK_BYTES pending bytes */
+    mc_buf buf;   /* at most CHUNK_BYTES pending bytes (room for 4 more: the checksum) */
     hid_t dset;   /* H5I_INVALID_HID until created */
+    uint64_t chunk_elems;   /* of the dataset, once created */
 } column;
 
 struct mc_seg_writer {
@@ -33,29 +37,46 @@ struct mc_seg_writer {
     uint8_t *min_key;
     size_t min_key_len;
     mc_buf last_key;
+    uint64_t unflushed;   /* bytes written since writeback was last started */
     bool failed;   /* an I/O error happened: only abort/finish (which fails) remain */
 };
 
-/* Creates the dataset (if needed) and writes the buffered elements. */
+/* Creates the dataset (if needed) and writes the buffered elements as one
+ * chunk, checksummed by us and written directly (no copy inside HDF5). */
 static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
 {
     uint64_t n = c->buf.n / (size_t)c->type;
     if (c->dset < 0) {
-        uint64_t chunk = c->buf.n == CHUNK_BYTES ? CHUNK_BYTES / (size_t)c->type : (n ? n : 1);
-        mc_status st = mc_h5_dset_create_direct(w->file, w->tmp, c->name, c->type, chunk, &c->dset, err);
+        c->chunk_elems = c->buf.n == CHUNK_BYTES ? CHUNK_BYTES / (size_t)c->type : (n ? n : 1);
+        mc_status st = mc_h5_dset_create_direct(w->file, w->tmp, c->name, c->type, c->chunk_elems, &c->dset, err);
         if (st != MC_OK)
             return st;
     }
+    if (n == 0)
+        return MC_OK;
     mc_status st = mc_fault_check("seg_write", w->segno, w->tmp, err);
     if (st == MC_OK)
-        st = mc_h5_dset_append(c->dset, w->tmp, c->name, c->type, c->buf.p, n, err);
+        st = mc_buf_reserve(&c->buf, c->chunk_elems * (size_t)c->type + 4, err);
+    if (st == MC_OK)
+        st = mc_h5_dset_append_chunk(c->dset, w->tmp, c->name, c->type, c->buf.p, n, c->chunk_elems, err);
     c->buf.n = 0;
+    w->unflushed += c->chunk_elems * (size_t)c->type;
+    if (st == MC_OK && w->unflushed >= WRITEBACK_BYTES) {
+        mc_h5_start_writeback(w->file);
+        w->unflushed = 0;
+    }
     return st;
 }
 
 /* Appends LEN bytes (whole elements) to the column, flushing full chunks. */
 static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
 {
+    /* The common case, once the buffer has grown: the bytes fit. */
+    if (len < CHUNK_BYTES - c->buf.n && len <= c->buf.cap - c->buf.n) {
+        memcpy(c->buf.p + c->buf.n, data, len);
+        c->buf.n += len;
+        return MC_OK;
+    }
     const uint8_t *p = data;
     while (len > 0) {
         size_t room = CHUNK_BYTES - c->buf.n;
@@ -71,7 +92,7 @@ static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size
     return MC_OK;
 }
 
-static mc_status push_u64(mc_seg_writer *w, int col, uint64_t v, mc_err *err)
+static inline mc_status push_u64(mc_seg_writer *w, int col, uint64_t v, mc_err *err)
 {
     return column_push(w, &w->cols[col], &v, sizeof v, err);
 }

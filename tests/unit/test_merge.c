@@ -16,7 +16,7 @@
 
 
 typedef struct version {
-    uint8_t key[6];
+    uint8_t key[16];
     size_t key_len;
     uint8_t value[8];
     size_t value_len;
@@ -24,28 +24,31 @@ typedef struct version {
     uint8_t kind;
 } version;
 
-/* A source over an array that copies each item into a scratch buffer which
- * the next call overwrites, as a segment reader may: the merge must not use
- * an item after asking its source for the next one. */
+/* A source over an array that copies each item into one of two scratch
+ * buffers in turn and poisons the other, as a segment reader may reuse its
+ * windows: the merge must not use an item after asking its source for the
+ * second one after it (merge.h). */
 typedef struct vec_source {
     const version *v;
     size_t n, pos;
-    version scratch;
+    version scratch[2];
+    unsigned turn;
 } vec_source;
 
 static mc_status vec_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
 {
     (void)err;
     vec_source *s = ctx;
-    memset(&s->scratch, 0xee, sizeof s->scratch);
+    version *sc = &s->scratch[s->turn];
+    s->turn ^= 1;
+    memset(sc, 0xee, sizeof *sc);
     if (s->pos == s->n) {
         *eof = true;
         return MC_OK;
     }
     *eof = false;
-    s->scratch = s->v[s->pos++];
-    *item = (mc_item){s->scratch.key, s->scratch.key_len, s->scratch.value, s->scratch.value_len,
-                      s->scratch.seq, s->scratch.kind};
+    *sc = s->v[s->pos++];
+    *item = (mc_item){sc->key, sc->key_len, sc->value, sc->value_len, sc->seq, sc->kind};
     return MC_OK;
 }
 
@@ -74,11 +77,20 @@ static bool same_content(const version *a, const version *b)
     return a->kind == b->kind && a->value_len == b->value_len && memcmp(a->value, b->value, a->value_len) == 0;
 }
 
+/* Short keys (many prefixes and collisions), and keys around and beyond the
+ * merge's 8-byte prefix cache that often share their first 7 bytes. */
 static void random_key(version *v)
 {
     static const uint8_t alphabet[] = {0x00, 0x01, 'a', 0xff};
-    v->key_len = 1 + rnd_below(4);   /* short keys: many prefixes and collisions */
-    for (size_t i = 0; i < v->key_len; i++)
+    size_t i = 0;
+    if (rnd_below(2)) {
+        v->key_len = 1 + rnd_below(4);
+    } else {
+        v->key_len = 6 + rnd_below(7);
+        for (; i < 7; i++)
+            v->key[i] = 'p';
+    }
+    for (; i < v->key_len; i++)
         v->key[i] = alphabet[rnd_below(sizeof alphabet)];
 }
 
@@ -258,6 +270,42 @@ static void test_conflict_is_deterministic(void **state)
     }
 }
 
+/* A source whose keys do not increase is an error of the merge, at every
+ * place the 8-byte prefix cache decides differently: a smaller prefix, an
+ * equal key, and keys equal in their first 8 bytes (short and long). */
+static void test_out_of_order_source(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *first, *second;
+    } cases[] = {{"b", "a"}, {"same", "same"}, {"abcdefgh2", "abcdefgh1"}, {"abcdefgh", "abcdefg"},
+                 {"abc", "abc"}, {"abcdefghij", "abcdefghij"}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        version v[2] = {{.key_len = strlen(cases[c].first), .seq = 2, .kind = MC_KIND_PUT},
+                        {.key_len = strlen(cases[c].second), .seq = 1, .kind = MC_KIND_PUT}};
+        memcpy(v[0].key, cases[c].first, v[0].key_len);
+        memcpy(v[1].key, cases[c].second, v[1].key_len);
+        version other = {.key = "zz", .key_len = 2, .seq = 3, .kind = MC_KIND_PUT};
+        vec_source vs[2] = {{.v = v, .n = 2}, {.v = &other, .n = 1}};
+        mc_merge_source ms[2] = {{vec_next, &vs[0]}, {vec_next, &vs[1]}};
+        mc_merge *m = NULL;
+        mc_err err = {0};
+        assert_int_equal(mc_merge_create(ms, 2, &m, &err), MC_OK);
+        mc_status st = MC_OK;
+        for (int i = 0; i < 4 && st == MC_OK; i++) {
+            mc_item it;
+            bool eof = false;
+            st = mc_merge_next(m, &it, &eof, &err);
+            if (eof)
+                break;
+        }
+        if (st != MC_ECORRUPT)
+            fail_msg("case %zu (%s then %s): status %d, not MC_ECORRUPT", c, cases[c].first, cases[c].second, st);
+        assert_non_null(strstr(err.msg, "out of order"));
+        mc_merge_destroy(&m);
+    }
+}
+
 int main(void)
 {
     test_rng_seed("test_merge");
@@ -266,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_many_sources_few_keys),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_conflict_is_deterministic),
+        cmocka_unit_test(test_out_of_order_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "compaction.h"
 #include "err.h"
 #include "h5util.h"
 #include "mpicompact.h"
@@ -699,6 +701,130 @@ static void flip_chunk_byte(const char *path, const char *name)
     close(fd);
 }
 
+/* Our Fletcher32 against HDF5's, both ways: the checksum HDF5's filter
+ * stores equals mc_fletcher32 of the chunk, and a chunk we checksum and
+ * write directly reads back through HDF5's filter (which verifies it).
+ * Lengths around the 360-word fold and odd lengths; bytes random, all
+ * 0xff (the largest sums) and zero. */
+static void test_fletcher32_matches_hdf5(void **state)
+{
+    (void)state;
+    const size_t lens[] = {1, 2, 3, 719, 720, 721, 722, 1000, 4097, 65537, 262144};
+    for (int pattern = 0; pattern < 3; pattern++)
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            size_t len = lens[li];
+            uint8_t *data = malloc(len + 4), *raw = malloc(len + 4), *back = malloc(len);
+            assert_non_null(data);
+            assert_non_null(raw);
+            assert_non_null(back);
+            for (size_t i = 0; i < len; i++)
+                data[i] = pattern == 0 ? (uint8_t)rnd() : pattern == 1 ? 0xff : 0;
+            char path[512];
+            scratch_path(path, sizeof path, "fletcher");
+            mc_err err = {0};
+            hid_t f, d1, d2;
+            assert_int_equal(mc_h5_create(path, &f, &err), MC_OK);
+            assert_int_equal(mc_h5_dset_create(f, path, "hdf5", MC_H5_U8, len, &d1, &err), MC_OK);
+            assert_int_equal(mc_h5_dset_append(d1, path, "hdf5", MC_H5_U8, data, len, &err), MC_OK);
+            assert_int_equal(mc_h5_dset_create_direct(f, path, "ours", MC_H5_U8, len, &d2, &err), MC_OK);
+            memcpy(raw, data, len);
+            assert_int_equal(mc_h5_dset_append_chunk(d2, path, "ours", MC_H5_U8, raw, len, len, &err), MC_OK);
+            mc_h5_dset_close(&d1);
+            mc_h5_dset_close(&d2);
+            assert_int_equal(mc_h5_close_sync(f, path, &err), MC_OK);
+
+            assert_int_equal(mc_h5_open_ro(path, &f, &err), MC_OK);
+            hid_t d = H5Dopen2(f, "hdf5", H5P_DEFAULT);
+            assert_true(d >= 0);
+            hsize_t off[1] = {0}, size = 0;
+            uint32_t mask = 0;
+            assert_true(H5Dget_chunk_storage_size(d, off, &size) >= 0);
+            assert_int_equal(size, len + 4);
+            assert_true(H5Dread_chunk(d, H5P_DEFAULT, off, &mask, raw) >= 0);
+            H5Dclose(d);
+            uint32_t stored = (uint32_t)raw[len] | (uint32_t)raw[len + 1] << 8 | (uint32_t)raw[len + 2] << 16 |
+                              (uint32_t)raw[len + 3] << 24;
+            if (stored != mc_fletcher32(data, len))
+                fail_msg("length %zu pattern %d: HDF5 stored %08x, ours %08x", len, pattern, stored,
+                         mc_fletcher32(data, len));
+            uint64_t n = 0;
+            assert_int_equal(mc_h5_dset_open(f, path, "ours", MC_H5_U8, &d, &n, &err), MC_OK);
+            assert_int_equal(n, len);
+            if (mc_h5_dset_read(d, path, "ours", MC_H5_U8, 0, len, back, &err) != MC_OK)
+                fail_msg("length %zu pattern %d: HDF5 rejects our chunk: %s", len, pattern, err.msg);
+            assert_memory_equal(back, data, len);
+            mc_h5_dset_close(&d);
+            mc_h5_close(&f);
+            free(data);
+            free(raw);
+            free(back);
+        }
+}
+
+/* Resident memory of this process in bytes (VmRSS). */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %" SCNu64, &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* What one open, half-read input of a merge holds stays within the bound
+ * compaction.h documents for pickers (mc_compaction_input_bytes): NREADERS
+ * readers over a segment of several chunks per dataset, read in turns like
+ * a merge reads them. */
+static void test_reader_memory_bound(void **state)
+{
+    (void)state;
+    enum { NREADERS = 12, NITEMS = 40000 };
+    char path[512];
+    scratch_path(path, sizeof path, "memory");
+    mc_err err = {0};
+    mc_seg_writer *w = NULL;
+    assert_int_equal(mc_seg_writer_create(path, 7, &w, &err), MC_OK);
+    uint8_t key[16] = {0}, value[100];
+    memset(value, 'v', sizeof value);
+    for (uint32_t i = 0; i < NITEMS; i++) {
+        for (int b = 0; b < 4; b++)
+            key[12 + b] = (uint8_t)(i >> (24 - 8 * b));
+        mc_item it = {key, sizeof key, value, sizeof value, i + 1, MC_KIND_PUT};
+        assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+    }
+    mc_seg_meta meta = {0};
+    assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+    mc_seg_meta_clear(&meta);
+
+    mc_seg_reader *r[NREADERS] = {0};
+    uint64_t before = rss_bytes();
+    for (int i = 0; i < NREADERS; i++)
+        assert_int_equal(mc_seg_reader_open(path, &r[i], &err), MC_OK);
+    uint64_t peak = 0;
+    for (uint32_t n = 0; n < NITEMS / 2; n++) {
+        for (int i = 0; i < NREADERS; i++) {
+            mc_item it;
+            bool eof = true;
+            assert_int_equal(mc_seg_reader_next(r[i], &it, &eof, &err), MC_OK);
+            assert_false(eof);
+        }
+        if (n % 4096 == 0) {
+            uint64_t now = rss_bytes();
+            peak = now > peak ? now : peak;
+        }
+    }
+    uint64_t per = (peak > before ? peak - before : 0) / NREADERS;
+    print_message("reader memory: %" PRIu64 " bytes per input (bound %" PRIu64 ")\n", per,
+                  mc_compaction_input_bytes(0));
+    assert_true(per <= mc_compaction_input_bytes(0));
+    for (int i = 0; i < NREADERS; i++)
+        mc_seg_reader_close(&r[i]);
+}
+
 static void test_flipped_byte(void **state)
 {
     (void)state;
@@ -893,6 +1019,8 @@ int main(void)
         cmocka_unit_test(test_fixed_string_and_int_types),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_flipped_byte),
+        cmocka_unit_test(test_fletcher32_matches_hdf5),
+        cmocka_unit_test(test_reader_memory_bound),
         cmocka_unit_test(test_tiny_file),
         cmocka_unit_test(test_reader_checks),
         cmocka_unit_test(test_seq_range),
