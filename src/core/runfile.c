@@ -18,7 +18,9 @@ struct mc_runfile {
     FILE *f;
     char dir[256];
     uint64_t count;
-    mc_buf item;   /* the last item read: key then value */
+    mc_buf item[2];   /* the last two items read, key then value: a merge source's item
+                       * stays valid until the second call after it (merge.h) */
+    unsigned cur;     /* which of ITEM the next read fills */
 };
 
 static const char *tmp_dir(void)
@@ -127,12 +129,14 @@ mc_status mc_runfile_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
     size_t klen = (size_t)get_le(h, 4), vlen = (size_t)get_le(h + 4, 4);
     if (klen < 1 || klen > MC_KEY_MAX || vlen > MC_VALUE_MAX)
         return mc_err_set(err, MC_ECORRUPT, 0, "%s: temporary run file: bad record", r->dir);
-    mc_status st = mc_buf_reserve(&r->item, klen + vlen, err);
+    mc_buf *b = &r->item[r->cur];
+    mc_status st = mc_buf_reserve(b, klen + vlen, err);
     if (st != MC_OK)
         return st;
-    if (fread(r->item.p, 1, klen + vlen, r->f) != klen + vlen)
+    if (fread(b->p, 1, klen + vlen, r->f) != klen + vlen)
         return io_fail(r, "read", err);
-    *item = (mc_item){.key = r->item.p, .key_len = klen, .value = r->item.p + klen, .value_len = vlen,
+    r->cur ^= 1;
+    *item = (mc_item){.key = b->p, .key_len = klen, .value = b->p + klen, .value_len = vlen,
                       .seq = get_le(h + 8, 8), .kind = h[16]};
     return MC_OK;
 }
@@ -149,7 +153,8 @@ void mc_runfile_destroy(mc_runfile **pr)
         return;
     if (r->f)
         fclose(r->f);
-    mc_buf_free(&r->item);
+    mc_buf_free(&r->item[0]);
+    mc_buf_free(&r->item[1]);
     free(r);
     *pr = NULL;
 }

@@ -19,7 +19,8 @@ mc_status mc_runfile_create(mc_runfile **out, mc_err *err);
 mc_status mc_runfile_add(mc_runfile *r, const mc_item *item, mc_err *err);
 /* Ends writing; the next mc_runfile_next() reads from the first item. */
 mc_status mc_runfile_rewind(mc_runfile *r, mc_err *err);
-/* Merge source (CTX: the mc_runfile). The item is valid until the next call. */
+/* Merge source (CTX: the mc_runfile). The item is valid until the second
+ * call after it (merge.h). */
 mc_status mc_runfile_next(void *ctx, mc_item *item, bool *eof, mc_err *err);
 uint64_t mc_runfile_count(const mc_runfile *r);
 void mc_runfile_destroy(mc_runfile **r);

@@ -22,6 +22,10 @@ typedef struct level_src {
     const uint8_t *lo, *hi;
     size_t lo_len, hi_len;
     mc_seg_reader *r;
+    mc_seg_reader *done;    /* the last finished segment that returned an item: kept open
+                             * until the next one finishes, as its last item must stay
+                             * valid until the second call after it (merge.h) */
+    bool yielded;           /* R returned an item */
     mc_range_source rs;
 } level_src;
 
@@ -109,11 +113,21 @@ static mc_status level_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
                 return st;
             s->rs = (mc_range_source){.reader = s->r, .lo = s->lo, .lo_len = s->lo_len, .hi = s->hi,
                                       .hi_len = s->hi_len};
+            s->yielded = false;
         }
         mc_status st = mc_range_source_next(&s->rs, item, eof, err);
+        if (st == MC_OK && !*eof)
+            s->yielded = true;
         if (st != MC_OK || !*eof)
             return st;
-        mc_seg_reader_close(&s->r);   /* this one is done: the next in key order */
+        /* This one is done: the next in key order. */
+        if (s->yielded) {
+            mc_seg_reader_close(&s->done);
+            s->done = s->r;
+            s->r = NULL;
+        } else {
+            mc_seg_reader_close(&s->r);
+        }
     }
 }
 
@@ -136,8 +150,10 @@ static void drop_sources(mc_view *v)
         mc_seg_reader_close(&v->readers[i]);
     for (size_t i = 0; i < v->nruns; i++)
         mc_runfile_destroy(&v->runs[i]);
-    for (size_t i = 0; i < v->nlevels; i++)
+    for (size_t i = 0; i < v->nlevels; i++) {
         mc_seg_reader_close(&v->levels[i].r);
+        mc_seg_reader_close(&v->levels[i].done);
+    }
     free(v->readers);
     free(v->ranges);
     free(v->runs);
