@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -119,6 +120,18 @@ mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err)
         int e = errno;
         return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
     }
+    /* Our check before HDF5's: segment and manifest files are regular files
+     * inside the store. A symbolic link (which could point anywhere) is
+     * never followed, and a directory or device is named as what it is. */
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: not a regular file (%s)", path,
+                          S_ISLNK(sb.st_mode) ? "a symbolic link, never followed" :
+                          S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
     fapl = make_fapl();
     if (fapl < 0) {
         st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
