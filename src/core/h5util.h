@@ -25,6 +25,12 @@ mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *
 /* Creates PATH (truncating), libver earliest..latest-compatible with h5py 3.7
  * (HDF5 1.10 format). */
 mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
+/* Opens PATH read-only. Refuses (MC_ECORRUPT) what is not a regular file
+ * (a symbolic link is never followed) and a file whose root group holds
+ * more than MC_H5_ROOT_ATTRS_MAX attributes or MC_H5_ROOT_LINKS_MAX objects
+ * (docs/FORMAT.md), before HDF5 reads more than the root's header. */
+#define MC_H5_ROOT_ATTRS_MAX 64u
+#define MC_H5_ROOT_LINKS_MAX 64u
 mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
 /* Closes and fsyncs the file. Always closes. It first reserves the space
  * HDF5 needs to write its metadata (fallocate), because a failing H5Fclose
@@ -69,7 +75,8 @@ mc_status mc_h5_dset_create_direct(hid_t file, const char *path, const char *nam
 mc_status mc_h5_dset_append(hid_t dset, const char *path, const char *name, mc_h5_type type,
                             const void *data, uint64_t n, mc_err *err);
 /* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
- * not 1-D or its elements are not unsigned integers that fit TYPE;
+ * a soft or external link rather than a dataset of this file, not 1-D or
+ * its elements are not unsigned integers that fit TYPE;
  * MC_EFORMAT when it is not chunked with Fletcher32. */
 mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_type type,
                           hid_t *dset, uint64_t *len, mc_err *err);
