@@ -59,7 +59,8 @@ const char *fz_dir(void)
 
 void fz_path(char *out, const char *name)
 {
-    snprintf(out, 4096, "%s/%s", fz_dir(), name);
+    if (snprintf(out, 4096, "%s/%s", fz_dir(), name) >= 4096)
+        abort();
 }
 
 void fz_write(const char *path, const void *data, size_t len)
