@@ -1,4 +1,4 @@
-/* fuzzutil: what the libFuzzer harnesses share (tests/fuzz/README.md).
+/* fuzzutil: what the libFuzzer harnesses share (docs/FUZZING.md).
  *
  * Each harness process gets one private scratch directory (under $TMPDIR,
  * removed at exit) where inputs that the code under test reads as files are
