@@ -27,6 +27,8 @@ fi
 SECS=$1
 shift
 JOBS=${MC_FUZZ_JOBS:-2}
+# MC_FUZZ_SEED=N: libFuzzer's random seed (CI fixes it, so that a run walks
+# the same mutations every time; unset: a new seed each run).
 TIMEOUT=${MC_FUZZ_TIMEOUT:-30}
 B=$ROOT/build-fuzz
 
@@ -124,6 +126,7 @@ run_one() {
     [[ -d $regress ]] && dirs+=("$regress")
     local extra=()
     [[ -f $ROOT/tests/fuzz/$h.dict ]] && extra+=(-dict="$ROOT/tests/fuzz/$h.dict")
+    [[ -n ${MC_FUZZ_SEED:-} ]] && extra+=(-seed="$MC_FUZZ_SEED")
     # fuzz_cli prints usage errors by design: its stderr is closed (libFuzzer
     # keeps its own and the sanitizers' reports).
     # Its Open MPI start-up allocations are checked at exit with stacks that
