@@ -13,6 +13,7 @@ PACKAGES=(
     libhdf5-openmpi-dev hdf5-tools                # parallel HDF5 (+ h5dump, h5clear)
     libcmocka-dev                                 # unit tests
     python3-h5py python3-numpy                    # interop tests (/usr/bin/python3)
+    valgrind                                      # memcheck of the unit tests and one compaction (scripts/valgrind.sh)
 )
 
 missing=()

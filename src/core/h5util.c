@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -110,6 +111,25 @@ cleanup:
     return st;
 }
 
+/* Our files hold a few attributes and datasets in the root group; a file
+ * with thousands (valid HDF5, huge metadata) would make HDF5 spend minutes
+ * (rewriting one attribute among 20000 took 7 minutes) before any of our
+ * checks: refused at open (docs/FORMAT.md, limits). */
+static mc_status check_root_size(hid_t file, const char *path, mc_err *err)
+{
+    H5O_info_t oinfo;
+    H5G_info_t ginfo;
+    if (H5Oget_info2(file, &oinfo, H5O_INFO_NUM_ATTRS) < 0 || H5Gget_info(file, &ginfo) < 0)
+        return mc_h5_fail(err, MC_ECORRUPT, path, "cannot read the root group");
+    if (oinfo.num_attrs > MC_H5_ROOT_ATTRS_MAX)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: the root group has %llu attributes, more than the limit of %u",
+                          path, (unsigned long long)oinfo.num_attrs, MC_H5_ROOT_ATTRS_MAX);
+    if (ginfo.nlinks > MC_H5_ROOT_LINKS_MAX)
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: the root group has %llu objects, more than the limit of %u", path,
+                          (unsigned long long)ginfo.nlinks, MC_H5_ROOT_LINKS_MAX);
+    return MC_OK;
+}
+
 mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err)
 {
     mc_h5_init();
@@ -120,6 +140,18 @@ mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err)
         int e = errno;
         return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
     }
+    /* Our check before HDF5's: segment and manifest files are regular files
+     * inside the store. A symbolic link (which could point anywhere) is
+     * never followed, and a directory or device is named as what it is. */
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: not a regular file (%s)", path,
+                          S_ISLNK(sb.st_mode) ? "a symbolic link, never followed" :
+                          S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
     fapl = make_fapl();
     if (fapl < 0) {
         st = mc_h5_fail(err, MC_EIO, path, "cannot set up file access properties");
@@ -130,6 +162,8 @@ mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err)
         /* The file exists and is readable: HDF5 refusing it means damage. */
         st = mc_h5_fail(err, MC_ECORRUPT, path, "not a readable HDF5 file (truncated or damaged?)");
         *file = H5I_INVALID_HID;
+    } else if ((st = check_root_size(*file, path, err)) != MC_OK) {
+        mc_h5_close(file);
     }
 cleanup:
     if (fapl >= 0)
@@ -736,6 +770,16 @@ mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_
         H5Eclear2(H5E_DEFAULT);
         return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s is missing", path, name);
     }
+    /* A dataset of this file, not a soft or external link: an external link
+     * names another file, and no path is ever taken from file contents. */
+    H5L_info_t linfo;
+    if (H5Lget_info(file, name, &linfo, H5P_DEFAULT) < 0 || linfo.type != H5L_TYPE_HARD) {
+        H5Eclear2(H5E_DEFAULT);
+        const char *kind = linfo.type == H5L_TYPE_EXTERNAL ? "an external" :
+                           linfo.type == H5L_TYPE_SOFT     ? "a soft" : "an unreadable";
+        return mc_err_set(err, MC_ECORRUPT, 0, "%s: %s is %s link, not a dataset stored in this file", path, name,
+                          kind);
+    }
     *dset = H5Dopen2(file, name, H5P_DEFAULT);
     if (*dset < 0) {
         *dset = H5I_INVALID_HID;
@@ -786,13 +830,54 @@ static mc_status read_fail(mc_err *err, const char *path, const char *name)
     return mc_err_set(err, MC_ECORRUPT, 0, "%s: dataset %s: read failed: %s", path, name, info.reason);
 }
 
+/* Our check before HDF5's read: every stored chunk that elements
+ * [start, start+n) lie in must fit inside the file. A damaged chunk index
+ * claiming a 4 GiB chunk made HDF5 allocate 4 GiB for a 30 KB file (found
+ * by tests/fuzz, fuzz_segment and fuzz_manifest; docs/FUZZING.md). */
+static mc_status check_chunks(hid_t dset, const char *path, const char *name, uint64_t start, uint64_t n,
+                              mc_err *err)
+{
+    mc_status st = MC_OK;
+    hid_t dcpl = H5Dget_create_plist(dset), fid = H5Iget_file_id(dset);
+    hsize_t dims[1] = {0}, fsize = 0;
+    if (dcpl < 0 || fid < 0 || H5Pget_chunk(dcpl, 1, dims) != 1 || dims[0] == 0 || H5Fget_filesize(fid, &fsize) < 0) {
+        st = dset_fail(err, MC_ECORRUPT, path, name, "cannot read its chunk layout");
+        goto cleanup;
+    }
+    for (hsize_t c = start / dims[0]; c <= (start + n - 1) / dims[0]; c++) {
+        hsize_t offset[1] = {c * dims[0]}, size = 0;
+        unsigned filter_mask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        if (H5Dget_chunk_info_by_coord(dset, offset, &filter_mask, &addr, &size) < 0) {
+            st = dset_fail(err, MC_ECORRUPT, path, name, "cannot read its chunk index");
+            goto cleanup;
+        }
+        if (addr != HADDR_UNDEF && (size > fsize || addr > fsize - size)) {
+            st = mc_err_set(err, MC_ECORRUPT, 0,
+                            "%s: dataset %s: chunk %llu claims %llu bytes at offset %llu, beyond the end of the "
+                            "file (%llu bytes)", path, name, (unsigned long long)c, (unsigned long long)size,
+                            (unsigned long long)addr, (unsigned long long)fsize);
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (fid >= 0)
+        H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
 mc_status mc_h5_dset_read(hid_t dset, const char *path, const char *name, mc_h5_type type, uint64_t start,
                           uint64_t n, void *out, mc_err *err)
 {
     mc_h5_init();
     if (n == 0)
         return MC_OK;
-    mc_status st = MC_OK;
+    mc_status st = check_chunks(dset, path, name, start, n, err);
+    if (st != MC_OK)
+        return st;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t hstart[1] = {start}, count[1] = {n};
     if ((fspace = H5Dget_space(dset)) < 0 ||

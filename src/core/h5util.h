@@ -25,6 +25,12 @@ mc_status mc_h5_fail(mc_err *err, mc_status code, const char *path, const char *
 /* Creates PATH (truncating), libver earliest..latest-compatible with h5py 3.7
  * (HDF5 1.10 format). */
 mc_status mc_h5_create(const char *path, hid_t *file, mc_err *err);
+/* Opens PATH read-only. Refuses (MC_ECORRUPT) what is not a regular file
+ * (a symbolic link is never followed) and a file whose root group holds
+ * more than MC_H5_ROOT_ATTRS_MAX attributes or MC_H5_ROOT_LINKS_MAX objects
+ * (docs/FORMAT.md), before HDF5 reads more than the root's header. */
+#define MC_H5_ROOT_ATTRS_MAX 64u
+#define MC_H5_ROOT_LINKS_MAX 64u
 mc_status mc_h5_open_ro(const char *path, hid_t *file, mc_err *err);
 /* A new handle on the open file FILE (H5Freopen): it needs no path, so it
  * works after the file was unlinked (segment_pin.h). PATH names it in errors. */
@@ -97,7 +103,8 @@ mc_status mc_h5_dset_append_chunk(hid_t dset, const char *path, const char *name
 uint32_t mc_fletcher32(const void *data, size_t len);
 
 /* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
- * not 1-D or its elements are not unsigned integers that fit TYPE;
+ * a soft or external link rather than a dataset of this file, not 1-D or
+ * its elements are not unsigned integers that fit TYPE;
  * MC_EFORMAT when it is not chunked with Fletcher32. */
 mc_status mc_h5_dset_open(hid_t file, const char *path, const char *name, mc_h5_type type,
                           hid_t *dset, uint64_t *len, mc_err *err);

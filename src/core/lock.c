@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,8 @@ static bool parse_lock(const char *text, holder *h)
     char *end;
     errno = 0;
     long v = strtol(pid, &end, 10);
-    if (errno || end == pid || *end || v <= 0)
+    /* Beyond pid_t: no pid of this host (a cast would name another one). */
+    if (errno || end == pid || *end || v <= 0 || v > INT_MAX)
         return false;
     h->pid = v;
     return true;

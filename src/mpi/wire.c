@@ -328,6 +328,14 @@ cleanup:
     return st;
 }
 
+bool mc_wire_request_id(const uint8_t *p, size_t len, uint64_t *id)
+{
+    reader r = { p, p + len, "request" };
+    uint32_t magic = 0;
+    return get_u32(&r, &magic, "magic", NULL) == MC_OK && magic == REQUEST_MAGIC &&
+           get_u64(&r, id, "id", NULL) == MC_OK;
+}
+
 mc_status mc_wire_decode_response(const uint8_t *p, size_t len, mc_response *resp, mc_err *err)
 {
     reader r = { p, p + len, "response" };

@@ -50,6 +50,11 @@ mc_status mc_wire_encode_response(const mc_response *resp, mc_buf *out, mc_err *
 mc_status mc_wire_decode_request(const uint8_t *p, size_t len, mc_request *req, mc_err *err);
 mc_status mc_wire_decode_response(const uint8_t *p, size_t len, mc_response *resp, mc_err *err);
 
+/* The id of a request message whose header (magic and id) is intact, even
+ * when the rest does not decode: a worker answers a malformed request with
+ * an error carrying this id. False when the header itself is bad. */
+bool mc_wire_request_id(const uint8_t *p, size_t len, uint64_t *id);
+
 /* Receives the message STATUS announced (from an Iprobe/Probe) into OUT
  * (its previous content is replaced). */
 mc_status mc_wire_recv(MPI_Comm comm, const MPI_Status *status, mc_buf *out, mc_err *err);

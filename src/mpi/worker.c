@@ -103,6 +103,24 @@ static mc_status queue_push(worker *w, mc_request *req)
     return MC_OK;
 }
 
+static mc_status send_response(worker *w, const mc_response *resp);
+
+/* A request in w->msg that does not decode (w->err says why): when its
+ * header still gives the id, the answer is an error for that id (rank 0
+ * retries the compaction, elsewhere if it can) and true; false when not even
+ * the id can be read, or the answer could not be sent. */
+static bool refuse_malformed(worker *w)
+{
+    mc_response resp;
+    memset(&resp, 0, sizeof resp);
+    if (!mc_wire_request_id(w->msg.p, w->msg.n, &resp.id))
+        return false;
+    mc_log(w->ctx, "worker: compaction %llu refused: %s", (unsigned long long)resp.id, w->err.msg);
+    resp.status = MC_EPROTO;
+    snprintf(resp.msg, sizeof resp.msg, "rank %d received a malformed request: %.400s", w->ctx->rank, w->err.msg);
+    return send_response(w, &resp) == MC_OK;
+}
+
 /* Takes in one message rank 0 sent (STATUS from a probe). */
 static void take_message(worker *w, const MPI_Status *status)
 {
@@ -126,8 +144,12 @@ static void take_message(worker *w, const MPI_Status *status)
     }
     if (status->MPI_TAG != MC_TAG_REQUEST || w->gone || w->leaving)
         return;   /* ignored: we said (or are saying) farewell */
+    if (mc_fault_hit("corrupt_request", MC_FAULT_ANY_SEGNO) && w->msg.n > 12)
+        w->msg.n = 12 + (w->msg.n - 12) / 2;   /* header kept, the rest cut short */
     mc_request req;
     st = mc_wire_decode_request(w->msg.p, w->msg.n, &req, &w->err);
+    if (st == MC_EPROTO && refuse_malformed(w))
+        return;
     if (st == MC_OK)
         st = queue_push(w, &req);
     mc_request_clear(&req);

@@ -94,6 +94,94 @@ def main(out, seed):
         f.write("this is not an HDF5 file\n")
     cases.append(("not_hdf5", "open|hdf5|signature|format"))
 
+    # Truncated at several offsets (the header, the middle, the last bytes).
+    for frac, tag in ((0.02, "head"), (0.25, "quarter"), (0.75, "three_quarters")):
+        shutil.copy(path("good"), path("truncated_" + tag))
+        os.truncate(path("truncated_" + tag), max(1, int(size * frac)))
+        cases.append(("truncated_" + tag, "truncat|open|read|corrupt|eof|signature|hdf5|size"))
+    shutil.copy(path("good"), path("truncated_last_bytes"))
+    os.truncate(path("truncated_last_bytes"), size - 3)
+    cases.append(("truncated_last_bytes", "truncat|open|read|corrupt|eof|signature|hdf5|size|checksum"))
+
+    # Valid HDF5, wrong structure: types, ranks, layouts, filters, links.
+    def variant(name, words, fn):
+        shutil.copy(path("good"), path(name))
+        with h5py.File(path(name), "r+") as f:
+            fn(f)
+        cases.append((name, words))
+
+    def replace(f, name, **kw):
+        data = kw.pop("data", f[name][()])
+        del f[name]
+        f.create_dataset(name, data=data, **kw)
+
+    chunked = dict(maxshape=(None,), chunks=(64,), fletcher32=True)
+    variant("seqs_2d", "seqs.*dimension",
+            lambda f: replace(f, "seqs", data=f["seqs"][()].reshape(-1, 1), maxshape=(None, 1),
+                              chunks=(64, 1), fletcher32=True))
+    variant("seqs_float", "seqs.*type",
+            lambda f: replace(f, "seqs", data=f["seqs"][()].astype("<f8"), **chunked))
+    variant("kinds_signed", "kinds.*type",
+            lambda f: replace(f, "kinds", data=f["kinds"][()].astype("i1"), **chunked))
+    variant("key_offsets_u8", "offset",
+            lambda f: replace(f, "key_offsets", data=(f["key_offsets"][()] % 256).astype("u1"), **chunked))
+
+    def set_attr(name, value, dtype=None):
+        return lambda f: f.attrs.create(name, value, dtype=dtype)
+    variant("nitems_string", "nitems.*integer", set_attr("nitems", "300"))
+    variant("nitems_array", "nitems.*scalar", set_attr("nitems", [n, n], "<u8"))
+    variant("min_seq_float", "min_seq.*integer", set_attr("min_seq", 1000.0, "<f8"))
+    variant("version_string", "version", set_attr("version", "1"))
+    variant("format_int", "format", set_attr("format", 7, "<u4"))
+
+    variant("keys_contiguous", "keys.*chunked", lambda f: replace(f, "keys"))
+
+    def compact_layout(f):
+        data = f["kinds"][()]
+        del f["kinds"]
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        space = h5py.h5s.create_simple((len(data),))
+        d = h5py.h5d.create(f.id, b"kinds", h5py.h5t.STD_U8LE, space, dcpl=dcpl)
+        d.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
+    variant("kinds_compact", "kinds.*chunked", compact_layout)
+    variant("values_gzip_no_fletcher", "values.*fletcher",
+            lambda f: replace(f, "values", maxshape=(None,), chunks=(64,), compression="gzip"))
+
+    F.write_segment(path("_other"), items, segno=9)   # a link target, not a case
+
+    def external(f):
+        del f["seqs"]
+        f["seqs"] = h5py.ExternalLink(os.path.abspath(path("_other")), "seqs")
+    variant("seqs_external_link", "seqs.*external link", external)
+
+    def soft(f):
+        f.move("seqs", "seqs_real")
+        f["seqs"] = h5py.SoftLink("/seqs_real")
+    variant("seqs_soft_link", "seqs.*soft link", soft)
+
+    def virtual(f):
+        lay = h5py.VirtualLayout(shape=(n,), dtype="<u8", maxshape=(None,))
+        lay[:] = h5py.VirtualSource(os.path.abspath(path("_other")), "seqs", shape=(n,))
+        del f["seqs"]
+        f.create_virtual_dataset("seqs", lay)
+    variant("seqs_virtual", "seqs.*chunked", virtual)
+
+    # Huge metadata: valid HDF5 that HDF5 itself takes minutes over.
+    def many_attrs(f):
+        for i in range(5000):
+            f.attrs["extra%05d" % i] = i
+    variant("many_attributes", "attributes.*limit", many_attrs)
+
+    def many_objects(f):
+        for i in range(100):
+            f.create_group("g%03d" % i)
+    variant("many_objects", "objects.*limit", many_objects)
+
+    # A value over the 16 MiB limit.
+    case("too_long_value", "value|limit|long|16",
+         items=[(b"k", bytes(16 * 1024 * 1024 + 1), 1, F.PUT)])
+
     # Sanity: h5py itself still reads the files that are only logically bad.
     with h5py.File(path("unsorted"), "r") as f:
         assert f["keys"].fletcher32

@@ -155,6 +155,25 @@ static void test_not_stale(void **state)
     unlink(lock_path);
 }
 
+/* A pid beyond what pid_t holds is not a pid of this host: the lock is not
+ * judged stale (it was, when the pid was cut to pid_t and 2^32 + a dead
+ * pid named that dead pid; found by review of the LOCK fuzz harness). */
+static void test_pid_out_of_range(void **state)
+{
+    (void)state;
+    char text[1024];
+    mc_lock *l = NULL;
+    mc_err err;
+    snprintf(text, sizeof text, "host=%s pid=%lld jobid=- command=gen started=2020-01-01T00:00:00Z\n", host,
+             (long long)dead_pid() + 4294967296LL);
+    write_text(lock_path, text);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_null(l);
+    read_text(lock_path, text, sizeof text);
+    assert_non_null(strstr(text, "command=gen"));   /* untouched */
+    unlink(lock_path);
+}
+
 /* A lock naming a zombie of this host (exited, not reaped: what a container
  * whose init does not reap leaves) is stale: kill(pid, 0) alone says alive. */
 static void test_zombie_is_stale(void **state)
@@ -282,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_acquire_release),
         cmocka_unit_test(test_stale_taken_over),
         cmocka_unit_test(test_not_stale),
+        cmocka_unit_test(test_pid_out_of_range),
         cmocka_unit_test_teardown(test_zombie_is_stale, remove_lock),
         cmocka_unit_test_teardown(test_empty_lock, remove_lock),
         cmocka_unit_test(test_release_keeps_foreign_lock),

@@ -274,6 +274,33 @@ static void test_truncated_and_trailing(void **state)
     }
 }
 
+/* A request cut short keeps its id readable once the header (magic, id) is
+ * there: the worker answers it with an error; a shorter one or another
+ * message kind has no id. */
+static void test_request_id_of_malformed(void **state)
+{
+    (void)state;
+    mc_request req;
+    mc_response resp;
+    mc_buf b, c;
+    rnd_request(&req);
+    rnd_response(&resp);
+    encode_request(&req, &b);
+    encode_response(&resp, &c);
+    uint64_t id = 0;
+    for (size_t n = 0; n <= b.n; n++) {
+        bool ok = mc_wire_request_id(b.p, n, &id);
+        assert_int_equal(ok, n >= 12);
+        if (ok)
+            assert_int_equal(id, req.id);
+    }
+    assert_false(mc_wire_request_id(c.p, c.n, &id));
+    mc_request_clear(&req);
+    mc_response_clear(&resp);
+    mc_buf_free(&b);
+    mc_buf_free(&c);
+}
+
 static void test_garbage(void **state)
 {
     (void)state;
@@ -378,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_response_round_trip),
         cmocka_unit_test(test_truncated_and_trailing),
+        cmocka_unit_test(test_request_id_of_malformed),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_huge_counts),
