@@ -294,7 +294,7 @@ enum { O_ASSIGN_SEQ };
 static const mc_opt_spec add_specs[] = {
     [O_ASSIGN_SEQ] = {"assign-seq", false, NULL, "off (seqs kept as written)",
                       "give each file one new seq above the store's, in order: added files win"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)

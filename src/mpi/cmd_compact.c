@@ -31,7 +31,7 @@ static const mc_opt_spec specs[] = {
     [O_REPORT] = {"report", true, "FILE", "none", "write a JSON summary to FILE"},
     [O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5 (log), 0.2 (bar)",
                              "seconds between progress lines (fractions allowed)"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 typedef struct compact_args {

@@ -91,7 +91,7 @@ static int digest_store(const mc_cli_ctx *ctx, const char *store, double interva
 }
 
 enum { O_PROGRESS_INTERVAL };
-static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false}};
+static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false, NULL, NULL, NULL}};
 
 int mc_cmd_digest(int argc, char **argv, const mc_cli_ctx *ctx)
 {

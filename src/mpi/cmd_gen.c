@@ -27,7 +27,7 @@ static const mc_opt_spec specs[] = {
     [O_DELETE] = {"delete", true, "F", "0", "fraction of items that delete such a key"},
     [O_SEED] = {"seed", true, "S", "1", "random seed"},
     [O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 /* Options into *o; MC_EXIT_USAGE (printed) when anything is wrong. */

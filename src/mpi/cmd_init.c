@@ -13,7 +13,7 @@ static const mc_opt_spec specs[] = {
     [O_L0] = {"l0-limit", true, "N", "4", "level 0 may hold N segments"},
     [O_SIZE] = {"segment-size", true, "SIZE", "64M", "target size of a segment written by compaction"},
     [O_LEVELS] = {"levels", true, "N", "7", "number of levels (2..32); the deepest has no limit"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 static int opt_u32(const mc_cli_ctx *ctx, const char *option, const char *value, uint32_t *out)

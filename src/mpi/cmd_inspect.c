@@ -55,7 +55,7 @@ static int list_store(const mc_cli_ctx *ctx, const char *store, int only_level)
 enum { O_LEVEL };
 static const mc_opt_spec ls_specs[] = {
     [O_LEVEL] = {"level", true, "N", "all levels", "list the segments of level N only"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 int mc_cmd_ls(int argc, char **argv, const mc_cli_ctx *ctx)

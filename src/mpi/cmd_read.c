@@ -191,7 +191,7 @@ static const mc_opt_spec scan_specs[] = {
     [O_COUNT] = {"count", false, NULL, "off", "print only the number of live items (with --limit: at most N)"},
     [O_FORMAT] = {"format", true, "text|json", "text",
                   "text: KEY<TAB>VALUE lines; json: one {\"key\", \"value\"} object per line"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 int mc_cmd_scan(int argc, char **argv, const mc_cli_ctx *ctx)

@@ -160,7 +160,7 @@ static void print_text(FILE *f, const char *store, const mc_manifest *m)
 enum { O_JSON };
 static const mc_opt_spec specs[] = {
     [O_JSON] = {"json", false, NULL, "off", "print a JSON document instead of the table"},
-    {NULL, false},
+    {NULL, false, NULL, NULL, NULL},
 };
 
 int mc_cmd_stat(int argc, char **argv, const mc_cli_ctx *ctx)

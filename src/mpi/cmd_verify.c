@@ -186,7 +186,7 @@ static verdict verify_once(const mc_cli_ctx *ctx, const char *store, bool last_a
 }
 
 enum { O_PROGRESS_INTERVAL };
-static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false}};
+static const mc_opt_spec specs[] = {[O_PROGRESS_INTERVAL] = {"progress-interval", true, "SECONDS", "5", "seconds between progress lines of long runs (rank 0's share)"}, {NULL, false, NULL, NULL, NULL}};
 
 int mc_cmd_verify(int argc, char **argv, const mc_cli_ctx *ctx)
 {
