@@ -71,6 +71,8 @@ static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
 /* Appends LEN bytes (whole elements) to the column, flushing full chunks. */
 static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
 {
+    if (len == 0)
+        return MC_OK;   /* an empty value: nothing to copy (and the buffer may not exist yet) */
     /* The common case, once the buffer has grown: the bytes fit. */
     if (len < CHUNK_BYTES - c->buf.n && len <= c->buf.cap - c->buf.n) {
         memcpy(c->buf.p + c->buf.n, data, len);
