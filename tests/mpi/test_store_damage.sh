@@ -13,10 +13,10 @@ run_ok mc init "$S" --segment-size 16K --l0-limit 1
 run_ok mc gen "$S" --segments 3 --items 400 --overwrite 0.2 --delete 0.1 --seed "$MC_SEED"
 run_ok mc init "$MC_TMP/src"
 run_ok mc gen "$MC_TMP/src" --segments 1 --items 50 --seed "$((MC_SEED + 1))"
-extra=$(find "$MC_TMP/src/seg" -name '*.h5' | head -n 1)
+extra=$(find "$MC_TMP/src/seg" -name '*.h5' -print -quit)
 d0=$(digest_of "$S")
 snap0=$(snapshot "$S")
-seg=$S/$(fmt manifest "$S" | head -n 1 | cut -d' ' -f3)
+seg=$S/$(fmt manifest "$S" | awk 'NR == 1 { print $3 }')
 [[ -f $seg ]] || fail "no segment path from the manifest"
 
 # assert_named PATH WORDS WHAT: a line of stderr names PATH and matches WORDS.
