@@ -68,13 +68,14 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=D
     # ASAN_SKIP, and why each is not run a second time under ASan:
     #   np8                      8 ASan ranks on 2 cores: np4 runs the same code
     #   test_compact/np3         np2 and np4 cover the coordinator and workers
-    #   test_compact_transport   its LD_PRELOAD shim cannot load before the
+    #   test_compact_transport, test_compact_lifecycle
+    #                            their LD_PRELOAD shims cannot load before the
     #                            ASan runtime (ASan must come first)
     #   test_compact_drain_slow  slowed reads (the shim again) and waits
     #   test_full_disk/np4       tmpfs fills: np1 runs the same paths under ASan
     #   test_bad_input/np2, test_store_damage/np2
     #                            the same files as np1, which runs under ASan
-    ASAN_SKIP='/np8$|^mpi/test_compact/np3$|test_compact_transport|test_compact_drain_slow|'
+    ASAN_SKIP='/np8$|^mpi/test_compact/np3$|test_compact_transport|test_compact_lifecycle|test_compact_drain_slow|'
     ASAN_SKIP+='^mpi/test_full_disk/np4$|^mpi/test_bad_input/np2$|^mpi/test_store_damage/np2$'
     phase "ctest under ASan/UBSan: MPI tests (1, 2, 3 and 4 ranks), interop tests"
     (cd build-asan &&
