@@ -8,12 +8,8 @@
 # ranks: 1
 source "$(dirname "$0")/lib.sh"
 
-base=$MC_TMP
-if [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR==2 {print $4}') > 4 * 1024 * 1024 )); then
-    base=$(mktemp -d /dev/shm/mctest.XXXXXX)
-    trap 'rm -rf "$base"; mc_cleanup' EXIT
-fi
-S=$base/store
+ram_dir
+S=$MC_BASE/store
 run_ok mc init "$S"
 run_ok mc gen "$S" --segments 10000 --items 5 --key-size 4:10 --value-size 0:12 \
     --overwrite 0.3 --delete 0.1 --seed "$MC_SEED"
