@@ -190,6 +190,12 @@ class Harness:
         # on one /tmp/ompi.HOST.UID/jf.0 fail in MPI_Init.
         os.mkdir(os.path.join(self.work, "ompi"))
         self.env["OMPI_MCA_orte_tmpdir_base"] = os.path.join(self.work, "ompi")
+        # The shared-memory transport's backing files too: a killed job
+        # leaves them behind (one per rank), thousands over a long run. On
+        # /dev/shm as by default, in a directory removed at the end.
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else self.work
+        self.vader = tempfile.mkdtemp(prefix="mccrash-vader.", dir=shm)
+        self.env["OMPI_MCA_btl_vader_backing_directory"] = self.vader
         self.cycle = 0
         self.step = ""
 
@@ -636,6 +642,8 @@ class Harness:
                   (self.a.cycles, self.a.seed, self.store), file=sys.stderr, flush=True)
             self.summary(survived)
             return 1
+        finally:
+            shutil.rmtree(self.vader, ignore_errors=True)
         self.summary(survived)
         if not self.a.keep:
             shutil.rmtree(self.work, ignore_errors=True)
