@@ -1,6 +1,7 @@
 /* lock: STORE/LOCK created with O_EXCL, naming its holder; stale local locks taken over (lock.h). */
 #include "lock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -211,6 +212,26 @@ static bool clear_stale(const char *path, const char *stale_text)
     return same;
 }
 
+/* Removes the LOCK.stale-PID files of STORE: clear_stale() unlinks each
+ * right after moving it aside, so one is left only by a crash in between or
+ * by a power loss that undid the unlink. Called with the lock held: none of
+ * them is anyone's lock any more. */
+static void remove_asides(const char *store)
+{
+    DIR *d = opendir(store);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[MC_PATH_MAX + 300];
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "LOCK.stale-", 11) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", store, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out, mc_err *err)
 {
     *out = NULL;
@@ -226,6 +247,7 @@ mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out,
     for (int attempt = 0; attempt < 2; attempt++) {
         st = mc_write_file_sync(l->path, l->text, true, err);
         if (st == MC_OK) {
+            remove_asides(store);
             *out = l;
             l = NULL;
             goto cleanup;

@@ -6,8 +6,9 @@
  * left by a crashed job: if its host is this host and its pid is gone (or a
  * zombie, not yet reaped), it is stale and taken over (atomically: rename
  * aside, then O_EXCL again); so is an empty LOCK more than 10 s old (its
- * creator died between creating and writing it);
- * otherwise the message tells the user to remove STORE/LOCK once that job is
+ * creator died between creating and writing it); a LOCK.stale-PID left
+ * by a crash or power loss during such a takeover is removed by the next
+ * writer that takes the lock; otherwise the message tells the user to remove STORE/LOCK once that job is
  * known to be gone (docs/USAGE.md). */
 #ifndef MC_LOCK_H
 #define MC_LOCK_H

@@ -124,6 +124,22 @@ static void test_stale_taken_over(void **state)
     assert_false(exists(lock_path));
 }
 
+/* A LOCK.stale-PID left by a crash between moving a stale lock aside and
+ * unlinking it (or brought back by a power loss) goes with the next lock. */
+static void test_leftover_aside_removed(void **state)
+{
+    (void)state;
+    char aside[1100];
+    snprintf(aside, sizeof aside, "%s.stale-%ld", lock_path, (long)dead_pid());
+    write_text(aside, "host=elsewhere pid=1 jobid=- command=compact started=2020-01-01T00:00:00Z\n");
+    mc_lock *l = NULL;
+    mc_err err;
+    assert_int_equal(mc_lock_acquire(store, "compact", &l, &err), MC_OK);
+    assert_no_stale_files();
+    assert_true(exists(lock_path));
+    mc_lock_release(&l);
+}
+
 static void test_not_stale(void **state)
 {
     (void)state;
@@ -300,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acquire_release),
         cmocka_unit_test(test_stale_taken_over),
+        cmocka_unit_test(test_leftover_aside_removed),
         cmocka_unit_test(test_not_stale),
         cmocka_unit_test(test_pid_out_of_range),
         cmocka_unit_test_teardown(test_zombie_is_stale, remove_lock),
