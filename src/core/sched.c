@@ -260,7 +260,7 @@ mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err)
     s->last_commit = now;
     for (size_t i = 0; i < s->ndeletes; i++) {
         mc_err e;
-        if (mc_store_remove_segment(s->store, s->deletes[i], &e) != MC_OK && s->log)
+        if (mc_store_remove_dropped_segment(s->store, s->deletes[i], &e) != MC_OK && s->log)
             s->log(s->log_ctx, &e);
     }
     s->ndeletes = 0;

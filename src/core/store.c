@@ -95,6 +95,16 @@ static mc_status unlink_if_there(const char *path, mc_err *err)
     return MC_OK;
 }
 
+mc_status mc_store_remove_dropped_segment(const char *store, uint64_t segno, mc_err *err)
+{
+    char path[MC_PATH_MAX];
+    mc_store_seg_path(store, segno, path);
+    mc_status st = mc_fault_check("seg_unlink", segno, path, err);
+    if (st != MC_OK)
+        return st;
+    return unlink_if_there(path, err);
+}
+
 mc_status mc_store_remove_segment(const char *store, uint64_t segno, mc_err *err)
 {
     char path[MC_PATH_MAX + 8];

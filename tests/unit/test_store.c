@@ -148,6 +148,13 @@ static void test_remove_segment(void **state)
     touch(tmp);
     assert_int_equal(mc_store_remove_segment(store, 300, &err), MC_OK);
     assert_false(exists(tmp));
+    /* A dropped input: only its final name is removed (its temporary cannot exist). */
+    touch(path);
+    touch(tmp);
+    assert_int_equal(mc_store_remove_dropped_segment(store, 300, &err), MC_OK);
+    assert_false(exists(path));
+    assert_true(exists(tmp));
+    assert_int_equal(mc_store_remove_dropped_segment(store, 300, &err), MC_OK);   /* missing is fine */
 }
 
 /* Collects orphan paths (relative to the store) into a sorted list. */
