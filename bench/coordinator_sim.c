@@ -411,6 +411,11 @@ int main(int argc, char **argv)
         goto cleanup;
     tc = now() - tc;
     S.commit_max = tc > S.commit_max ? tc : S.commit_max;
+    /* The remover's backlog at the end (a command waits for it before it
+     * releases the lock). */
+    double td = now();
+    mc_remover_drain(S.s.remover);
+    td = now() - td;
     if (json) {
         mc_json j;
         mc_json_init(&j, stdout, false);
@@ -431,6 +436,8 @@ int main(int argc, char **argv)
         mc_json_f64(&j, "pick_seconds_max", S.pick_max);
         mc_json_f64(&j, "apply_seconds_max", S.apply_max);
         mc_json_f64(&j, "setup_seconds", t_setup);
+        mc_json_f64(&j, "removal_drain_seconds", td);
+        mc_json_u64(&j, "inputs_removed", mc_remover_tried(S.s.remover));
         mc_json_bool(&j, "finished", !timed_out);
         mc_json_u64(&j, "segments_left", mc_manifest_count(S.m));
         mc_json_u64(&j, "level0_left", mc_manifest_level_count(S.m, 0));

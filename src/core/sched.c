@@ -82,11 +82,19 @@ mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc
     s->log = log;
     s->log_ctx = log_ctx;
     mc_lc_init(&s->lc, &lc_ops, s);
-    return mc_picker_create(m, popts, &s->picker, err);
+    mc_status st = mc_picker_create(m, popts, &s->picker, err);
+    if (st == MC_OK && (st = mc_remover_create(store, MC_REMOVER_CAPACITY, &s->remover, err)) != MC_OK)
+        mc_picker_destroy(&s->picker);
+    return st;
 }
 
 void mc_sched_fini(mc_sched *s)
 {
+    if (s->remover) {
+        mc_remover_drain(s->remover);
+        mc_remover_collect(s->remover, s->log, s->log_ctx);
+        mc_remover_destroy(&s->remover);
+    }
     mc_lc_fini(&s->lc);
     mc_picker_destroy(&s->picker);
     free(s->deletes);
@@ -258,11 +266,11 @@ mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err)
         return st;
     s->dirty = false;
     s->last_commit = now;
-    for (size_t i = 0; i < s->ndeletes; i++) {
-        mc_err e;
-        if (mc_store_remove_dropped_segment(s->store, s->deletes[i], &e) != MC_OK && s->log)
-            s->log(s->log_ctx, &e);
-    }
+    /* Durable: the inputs it dropped may go. Failures of earlier removals
+     * are logged here, on the caller's thread. */
+    for (size_t i = 0; i < s->ndeletes; i++)
+        mc_remover_push(s->remover, s->deletes[i]);
     s->ndeletes = 0;
+    mc_remover_collect(s->remover, s->log, s->log_ctx);
     return MC_OK;
 }

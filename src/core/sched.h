@@ -13,14 +13,19 @@
  *   apply     mc_sched_apply: join, validate, mc_manifest_apply as one unit,
  *             picker release, inputs queued for deletion
  *   commit    mc_sched_commit_due / mc_sched_commit: the single call to
- *             mc_manifest_commit, then the queued inputs are unlinked
+ *             mc_manifest_commit, then the queued inputs go to the remover
+ *             (remover.h: one background thread unlinks them)
+ *   finish    mc_sched_fini: waits for the remover, then frees
  * Invariants: an input file is unlinked only after a commit that no longer
- * names it; a unit's inputs are busy from pick until release. */
+ * names it; a unit's inputs are busy from pick until release; after
+ * mc_sched_fini every input a commit dropped was unlinked (or its failure
+ * logged). */
 #ifndef MC_SCHED_H
 #define MC_SCHED_H
 
 #include "lifecycle.h"
 #include "picker.h"
+#include "remover.h"
 
 #define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits */
 #define MC_SCHED_COMMIT_MAX_DELETES 4096  /* queued input deletions that force a commit */
@@ -32,6 +37,7 @@ typedef struct mc_sched {
     mc_picker *picker;
     mc_lc lc;
     uint64_t *deletes;      /* inputs to unlink after the next commit */
+    mc_remover *remover;    /* unlinks them after it, off the caller's thread */
     size_t ndeletes, cap_deletes;
     bool dirty;             /* the manifest differs from the committed one */
     bool dry;               /* the picker had nothing: ask again after a change */
@@ -43,10 +49,13 @@ typedef struct mc_sched {
     void *log_ctx;
 } mc_sched;
 
-/* Borrows STORE and M (both outlive S). LOG may be NULL. */
+/* Borrows STORE and M (both outlive S). LOG may be NULL; it is called on
+ * the caller's thread only (the remover's failures are handed over). */
 mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc_picker_opts *popts,
                         void (*log)(void *ctx, const mc_err *err), void *log_ctx, mc_err *err);
-/* Frees what is left (flights, picker) without removing files. */
+/* Waits until the inputs dropped by commits are unlinked (failures logged),
+ * then frees what is left (flights, picker) without removing other files.
+ * Call it before the store lock is released. */
 void mc_sched_fini(mc_sched *s);
 
 /* How many slices to cut REQ into: one per idle rank, none smaller than a
@@ -78,9 +87,10 @@ uint64_t mc_sched_note_moves(mc_sched *s);
 /* A commit is due at time NOW: dirty and (FORCE, or many deletes queued, or
  * MC_SCHED_COMMIT_INTERVAL since the last one). */
 bool mc_sched_commit_due(const mc_sched *s, double now, bool force);
-/* Commits the manifest (mc_manifest_commit), then unlinks the queued inputs
- * (failures logged). On error nothing is unlinked; *switched tells whether
- * CURRENT moved (the commit happened but may not be durable). */
+/* Commits the manifest (mc_manifest_commit), then hands the queued inputs
+ * to the remover (unlinked in the background; failures logged at a later
+ * commit or at mc_sched_fini). On error nothing is unlinked; *switched
+ * tells whether CURRENT moved (the commit happened but may not be durable). */
 mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err);
 
 #endif
