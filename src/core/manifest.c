@@ -553,6 +553,11 @@ mc_status mc_manifest_relevel(mc_manifest *m, uint64_t segno, unsigned lvl, mc_e
     return MC_OK;
 }
 
+mc_status mc_manifest_reserve(mc_manifest *m, size_t nsegments, mc_err *err)
+{
+    return hash_reserve(m, nsegments, err);
+}
+
 const mc_seg_meta *mc_manifest_find(const mc_manifest *m, uint64_t segno)
 {
     if (!m->hcap)

@@ -55,6 +55,10 @@ mc_status mc_manifest_remove(mc_manifest *m, uint64_t segno, mc_err *err);
 /* Moves a segment to another level (the move-without-rewrite path). */
 mc_status mc_manifest_relevel(mc_manifest *m, uint64_t segno, unsigned level, mc_err *err);
 const mc_seg_meta *mc_manifest_find(const mc_manifest *m, uint64_t segno);
+/* Sizes the segno index for NSEGMENTS segments now, so that adds up to that
+ * count never rehash (a rehash of millions of entries inside one apply
+ * takes about a second). */
+mc_status mc_manifest_reserve(mc_manifest *m, size_t nsegments, mc_err *err);
 
 size_t mc_manifest_count(const mc_manifest *m);
 uint64_t mc_manifest_total_bytes(const mc_manifest *m);

@@ -82,7 +82,14 @@ mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc
     s->log = log;
     s->log_ctx = log_ctx;
     mc_lc_init(&s->lc, &lc_ops, s);
-    mc_status st = mc_picker_create(m, popts, &s->picker, err);
+    /* Compactions add outputs before their inputs go (an apply), and
+     * splitting level 0 into deeper levels multiplies segments: room for
+     * twice the store, so that the segno index does not double (a rehash of
+     * the whole store) inside an apply; 16 bytes a slot, slots >= 2x count. */
+    size_t n = mc_manifest_count(m);
+    mc_status st = mc_manifest_reserve(m, n > SIZE_MAX / 4 ? n : 2 * n, err);
+    if (st == MC_OK)
+        st = mc_picker_create(m, popts, &s->picker, err);
     if (st == MC_OK && (st = mc_remover_create(store, MC_REMOVER_CAPACITY, &s->remover, err)) != MC_OK)
         mc_picker_destroy(&s->picker);
     return st;

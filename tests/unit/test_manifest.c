@@ -342,6 +342,39 @@ static mc_seg_meta range(uint64_t segno, unsigned level, const char *lo, const c
     return e;
 }
 
+/* Reserving the segno index keeps every entry findable, before and after
+ * adds up to the reserved count and removals. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    mc_manifest *m = new_manifest(2);
+    mc_err err;
+    mc_manifest_set_next_segno(m, 5001);
+    for (uint64_t s = 1; s <= 100; s++) {
+        mc_seg_meta e = range(s, 0, "a", "z");
+        assert_int_equal(mc_manifest_add(m, &e, &err), MC_OK);
+    }
+    assert_int_equal(mc_manifest_reserve(m, 5000, &err), MC_OK);
+    assert_int_equal(mc_manifest_reserve(m, 10, &err), MC_OK);   /* smaller: nothing to do */
+    for (uint64_t s = 101; s <= 5000; s++) {
+        mc_seg_meta e = range(s, 0, "a", "z");
+        assert_int_equal(mc_manifest_add(m, &e, &err), MC_OK);
+    }
+    for (uint64_t s = 1; s <= 5000; s += 3)
+        assert_int_equal(mc_manifest_remove(m, s, &err), MC_OK);
+    for (uint64_t s = 1; s <= 5000; s++) {
+        const mc_seg_meta *e = mc_manifest_find(m, s);
+        if (s % 3 == 1) {
+            assert_null(e);
+        } else {
+            assert_non_null(e);
+            assert_int_equal(e->segno, s);
+        }
+    }
+    assert_int_equal(mc_manifest_count(m), 5000 - 1667);
+    mc_manifest_destroy(&m);
+}
+
 static void test_overlap_rejected(void **state)
 {
     (void)state;
@@ -1010,6 +1043,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_overlap_rejected),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_random_vs_model),
         cmocka_unit_test(test_clone),
         cmocka_unit_test(test_scale),
