@@ -197,7 +197,7 @@ static bool delete_droppable(run *r, const mc_item *it)
             r->active[i] = r->active[--r->nactive];   /* passed for good */
             continue;
         }
-        covered |= g->min_seq < it->seq;
+        covered |= g->min_seq <= it->seq;   /* <=: a put at the same seq, which the delete hides (merge.h) */
         i++;
     }
     return !covered;

@@ -55,6 +55,7 @@ struct mc_manifest {
     uint64_t content_epoch;   /* 0: unknown (a version-1 manifest) */
     bool content_changed;     /* since the last commit (mc_manifest_note_content_change) */
     mc_journal journal;       /* changes since the last commit, edit chain (manifest_io.c) */
+    bool poisoned;            /* mc_manifest_poison: never commit this state */
 };
 
 /* ---- parameters ---- */
@@ -436,6 +437,16 @@ mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err
 cleanup:
     mc_manifest_destroy(&c);
     return st;
+}
+
+void mc_manifest_poison(mc_manifest *m)
+{
+    m->poisoned = true;
+}
+
+bool mc_manifest_poisoned(const mc_manifest *m)
+{
+    return m->poisoned;
 }
 
 const mc_params *mc_manifest_params(const mc_manifest *m)

@@ -37,6 +37,13 @@ mc_status mc_manifest_create(const mc_params *params, mc_manifest **out, mc_err 
 void mc_manifest_destroy(mc_manifest **m);
 mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err);
 
+/* A manifest whose in-memory state can no longer be trusted (an undo that
+ * ran out of memory, request.c): mc_manifest_commit and the orphan sweep
+ * refuse it from then on, so the store on disk keeps its last committed
+ * generation and every file that generation names. */
+void mc_manifest_poison(mc_manifest *m);
+bool mc_manifest_poisoned(const mc_manifest *m);
+
 const mc_params *mc_manifest_params(const mc_manifest *m);
 uint64_t mc_manifest_generation(const mc_manifest *m);
 void mc_manifest_set_generation(mc_manifest *m, uint64_t generation);

@@ -866,6 +866,10 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     mc_status st = MC_OK;
     if (strlen(store) > MC_PATH_MAX - 64)
         return mc_err_set(err, MC_EINVAL, 0, "%s: path too long", store);
+    if (mc_manifest_poisoned(m))
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: not committing: the manifest in memory was left inconsistent "
+                          "by an undo that ran out of memory; generation %llu on disk is unchanged", store,
+                          (unsigned long long)old);
     uint64_t epoch = mc_manifest_content_epoch(m);
     plan pl = {.generation = gen,
                .epoch = epoch == 0 || mc_manifest_content_changed(m) ? epoch + 1 : epoch};

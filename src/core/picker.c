@@ -330,7 +330,7 @@ typedef struct guard_scan {
 static bool guard_visit(void *ctx, const mc_seg_meta *e)
 {
     guard_scan *g = ctx;
-    if (e->min_seq >= g->max_seq || set_has(g->inputs, e->segno))
+    if (e->min_seq > g->max_seq || set_has(g->inputs, e->segno))
         return true;
     if (g->req->nguards >= g->max_guards) {
         g->too_many = true;

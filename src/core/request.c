@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fault.h"
 
 static unsigned long long ull(uint64_t v)
 {
@@ -541,11 +542,17 @@ mc_status mc_manifest_apply(mc_manifest *m, const mc_request *req, const mc_resp
             goto cleanup;
 cleanup:
     if (st != MC_OK) {
-        /* Undo in reverse order; both steps only restore what was there. */
+        /* Undo in reverse order; both steps only restore what was there.
+         * Putting an input back allocates: if that fails the manifest has
+         * lost a live segment, and must never be committed or swept by
+         * (fault point apply_restore stands for that failure). */
         while (nadded)
             mc_manifest_remove(m, resp->outputs[--nadded].segno, NULL);
-        while (nremoved)
-            mc_manifest_add(m, &saved[--nremoved], NULL);
+        while (nremoved) {
+            const mc_seg_meta *back = &saved[--nremoved];
+            if (mc_fault_hit("apply_restore", back->segno) || mc_manifest_add(m, back, NULL) != MC_OK)
+                mc_manifest_poison(m);
+        }
     }
     for (size_t i = 0; i < nsaved; i++)
         mc_seg_meta_clear(&saved[i]);

@@ -357,6 +357,9 @@ mc_status mc_store_list_orphans(const char *store, const mc_manifest *m, mc_orph
 
 mc_status mc_store_remove_orphans(const char *store, const mc_manifest *m, size_t *nremoved, mc_err *err)
 {
+    if (mc_manifest_poisoned(m))
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: no orphan sweep: the manifest in memory was left "
+                          "inconsistent by an undo that ran out of memory", store);
     visit v = {.remove = true};
     mc_status st = scan_store(store, m, &v, err);
     if (nremoved)

@@ -219,15 +219,19 @@ static mc_status build_runs(mc_view *v, const mc_seg_meta **l0, size_t n0, const
     }
     while (st == MC_OK && v->nruns > MC_VIEW_RUNS_MAX) {
         size_t w = 0;
-        for (size_t first = 0; first < v->nruns && st == MC_OK; first += MC_VIEW_RUNS_MAX) {
+        /* Every group is visited, so that after a failure the runs not yet
+         * merged are destroyed too, not left open with their space. */
+        for (size_t first = 0; first < v->nruns; first += MC_VIEW_RUNS_MAX) {
             size_t n = v->nruns - first < MC_VIEW_RUNS_MAX ? v->nruns - first : MC_VIEW_RUNS_MAX;
             for (size_t i = 0; i < n; i++)
                 src[i] = (mc_merge_source){.next = mc_runfile_next, .ctx = v->runs[first + i]};
             mc_runfile *merged = NULL;
-            st = merge_to_run(v, src, n, &merged, err);
+            if (st == MC_OK)
+                st = merge_to_run(v, src, n, &merged, err);
             for (size_t i = 0; i < n; i++)
                 mc_runfile_destroy(&v->runs[first + i]);
-            v->runs[w++] = merged;
+            if (merged)
+                v->runs[w++] = merged;
         }
         v->nruns = w;
     }

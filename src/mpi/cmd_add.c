@@ -168,11 +168,14 @@ static bool plan_decode(add_plan *p)
 /* This rank's share of the copies (i = rank, rank + size, ...): each valid
  * one appended to OUT as (index, descriptor), and (without
  * MC_ADD_ASSIGN_SEQ) its items already shadowed by newer versions in the
- * store counted into *SHADOWED; each bad one logged with its reason, under
- * the name the user gave. Returns the number of bad files (rank 0 also
+ * store counted into SHADOWED[0]; each bad one logged with its reason, under
+ * the name the user gave. The count is information, not a check: a file
+ * whose count fails (the store's overlapping segments too many to open at
+ * once, out of memory, a damaged store segment) is still added, logged and
+ * counted in SHADOWED[1]. Returns the number of bad files (rank 0 also
  * counts those it could not copy). */
 static uint64_t validate_share(const mc_cli_ctx *ctx, const mc_manifest *m, const add_plan *p, unsigned flags,
-                               mc_buf *out, uint64_t *shadowed)
+                               mc_buf *out, uint64_t shadowed[2])
 {
     uint64_t bad = 0;
     for (int i = 0; i < p->nfiles; i++)
@@ -187,9 +190,14 @@ static uint64_t validate_share(const mc_cli_ctx *ctx, const mc_manifest *m, cons
         mc_err_clear(&err);
         uint64_t n = 0;
         mc_status st = mc_add_validate(tmp, flags, &meta, &err);
-        if (st == MC_OK && !(flags & MC_ADD_ASSIGN_SEQ))
-            st = mc_add_count_shadowed(p->store, m, tmp, &meta, &n, &err);
-        *shadowed += n;
+        if (st == MC_OK && !(flags & MC_ADD_ASSIGN_SEQ) &&
+            mc_add_count_shadowed(p->store, m, tmp, &meta, &n, &err) != MC_OK) {
+            mc_log(ctx, "add: %s: its items shadowed by the store were not counted: %s", p->names[i], err.msg);
+            mc_err_clear(&err);
+            n = 0;
+            shadowed[1]++;
+        }
+        shadowed[0] += n;
         if (st == MC_OK) {
             st = mc_buf_append_u64(out, (uint64_t)i, &err);
             if (st == MC_OK)
@@ -331,10 +339,10 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     }
     first = plan.first;
     ncopied = (uint64_t)plan.nfiles;   /* every segno from FIRST may have a file now */
-    uint64_t shadowed = 0, total_shadowed = 0;
-    uint64_t bad = validate_share(ctx, s.m, &plan, flags, &mine, &shadowed), total_bad = 0;
+    uint64_t shadowed[2] = {0, 0}, total_shadowed[2] = {0, 0};   /* items; files not counted */
+    uint64_t bad = validate_share(ctx, s.m, &plan, flags, &mine, shadowed), total_bad = 0;
     MPI_Allreduce(&bad, &total_bad, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
-    MPI_Allreduce(&shadowed, &total_shadowed, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(shadowed, total_shadowed, 2, MPI_UINT64_T, MPI_SUM, ctx->comm);
     if (total_bad) {
         remove_copies(ctx, &plan);
         if (ctx->rank == 0)
@@ -371,8 +379,12 @@ int mc_cmd_add(int argc, char **argv, const mc_cli_ctx *ctx)
     if (ctx->rank == 0) {
         mc_log(ctx, "add: %s: added %d segment(s), generation %" PRIu64, store, nfiles, mc_manifest_generation(s.m));
         if (!flags)
-            mc_log(ctx, "add: %" PRIu64 " added item(s) shadowed by newer versions already in the store%s", total_shadowed,
-                   total_shadowed ? " (their seqs are older: they stay invisible; --assign-seq makes added files win)" : "");
+            mc_log(ctx, "add: %s%" PRIu64 " added item(s) shadowed by newer versions already in the store%s",
+                   total_shadowed[1] ? "at least " : "", total_shadowed[0],
+                   total_shadowed[0] ? " (their seqs are older: they stay invisible; --assign-seq makes added files win)"
+                                     : "");
+        if (!flags && total_shadowed[1])
+            mc_log(ctx, "add: %" PRIu64 " file(s) not counted (see above)", total_shadowed[1]);
     }
     rc = MC_EXIT_OK;
 cleanup:

@@ -11,7 +11,10 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "fault.h"
+#include "manifest_io.h"
 #include "request.h"
+#include "store.h"
 
 static mc_seg_meta meta(uint64_t segno, unsigned level, const char *lo, const char *hi, uint64_t min_seq,
                         uint64_t max_seq)
@@ -338,6 +341,64 @@ static void test_apply(void **state)
     mc_request_clear(&r);
 }
 
+/* An undo that cannot put an input back (out of memory; the fault point
+ * apply_restore stands for it) poisons the manifest: it has lost a live
+ * segment, so it is never committed and never drives an orphan sweep. */
+static void test_apply_restore_fails(void **state)
+{
+    (void)state;
+    mc_request r;
+    good_request(&r);
+    mc_response resp;
+    good_response(&resp);
+    /* outputs overlapping each other: the second add fails after the inputs
+     * were removed */
+    free(resp.outputs[1].min_key);
+    resp.outputs[1].min_key = mc_memdup("b", 1);
+    free(resp.outputs[1].max_key);
+    resp.outputs[1].max_key = mc_memdup("z", 1);
+    resp.outputs[1].max_key_len = 1;
+
+    char dir[] = "/tmp/mc-test-request.XXXXXX", store[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(store, sizeof store, "%s/s", dir);
+    mc_params p;
+    mc_params_default(&p);
+    mc_err err = {0};
+    assert_int_equal(mc_store_init(store, &p, &err), MC_OK);
+    mc_manifest *m = store_for_good();
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    uint64_t gen = mc_manifest_generation(m);
+
+    setenv("MPICOMPACT_FAULT", "apply_restore:times=-1", 1);
+    mc_fault_init(0);
+    assert_int_not_equal(mc_manifest_apply(m, &r, &resp, &err), MC_OK);
+    unsetenv("MPICOMPACT_FAULT");
+    mc_fault_init(0);
+    assert_true(mc_manifest_poisoned(m));
+    assert_int_not_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    assert_non_null(strstr(err.msg, "not committing"));
+    assert_int_equal(mc_manifest_generation(m), gen);
+    uint64_t on_disk = 0;
+    assert_int_equal(mc_manifest_current_generation(store, &on_disk, &err), MC_OK);
+    assert_int_equal(on_disk, gen);
+    assert_int_not_equal(mc_store_remove_orphans(store, m, NULL, &err), MC_OK);
+    assert_non_null(strstr(err.msg, "no orphan sweep"));
+    mc_manifest_destroy(&m);
+
+    /* the same failure without the fault: undone, not poisoned */
+    m = store_for_good();
+    assert_int_not_equal(mc_manifest_apply(m, &r, &resp, &err), MC_OK);
+    assert_false(mc_manifest_poisoned(m));
+    mc_manifest_destroy(&m);
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    mc_response_clear(&resp);
+    mc_request_clear(&r);
+}
+
 static void test_copy_and_max_outputs(void **state)
 {
     (void)state;
@@ -379,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_check_rejects),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_apply_restore_fails),
         cmocka_unit_test(test_copy_and_max_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
