@@ -81,6 +81,9 @@ static void test_destroy_drains(void **state)
     assert_int_equal(mc_remover_create(store, 64, &r, &err), MC_OK);
     for (uint64_t s = 1; s <= N; s++)
         mc_remover_push(r, s);
+    sigset_t mask;   /* the caller's signal mask is left as it was */
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &mask), 0);
+    assert_false(sigismember(&mask, SIGTERM));
     mc_remover_push(r, N + 1);   /* absent: fine */
     mc_remover_destroy(&r);      /* drains before it joins */
     assert_null(r);
