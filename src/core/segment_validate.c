@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "err.h"
 #include "h5util.h"
+#include "segment_validate.h"
 
 const mc_seg_dset_def mc_seg_dsets[MC_SEG_NDSETS] = {
     [MC_SEG_KEYS] = {"keys", MC_H5_U8},
@@ -57,6 +58,12 @@ mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_er
 
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
 {
+    return mc_seg_validate_watched(path, NULL, NULL, meta, err);
+}
+
+mc_status mc_seg_validate_watched(const char *path, void (*alive)(void *), void *alive_arg, mc_seg_meta *meta,
+                                  mc_err *err)
+{
     mc_status st = MC_OK;
     mc_seg_reader *r = NULL;
     mc_buf last = {0};
@@ -71,6 +78,8 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
             goto cleanup;
         if (eof)
             break;
+        if (alive)
+            alive(alive_arg);
         if (it.seq == 0) {
             st = seq_zero(path, m.nitems, err);
             goto cleanup;
