@@ -105,7 +105,7 @@ static mc_status validate_isolated(const char *copy, unsigned stall, mc_seg_meta
     mc_isolate_outcome outcome;
     int signo = 0;
     mc_buf reply = {0};
-    mc_status st = mc_isolate_run(validate_in_child, &job, stall, &outcome, &signo, &reply, err);
+    mc_status st = mc_isolate_run(validate_in_child, &job, stall * 1000u, &outcome, &signo, &reply, err);
     if (st != MC_OK) {
         mc_err why = {0};
         if (err)

@@ -21,7 +21,7 @@
 struct mc_isolate_child {
     int fd;
     bool replied;
-    time_t last_alive;
+    int64_t last_alive;   /* ms */
 };
 
 /* Child: all of LEN bytes, or the child ends (the parent sees no reply). */
@@ -39,23 +39,29 @@ static void put_all(int fd, const void *data, size_t len)
     }
 }
 
-static time_t now_coarse(void)
+static int64_t ms_of(clockid_t clock)
 {
     struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A few milliseconds coarse, and a few nanoseconds to read. */
+static int64_t now_coarse(void)
+{
 #ifdef CLOCK_MONOTONIC_COARSE
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ms_of(CLOCK_MONOTONIC_COARSE);
 #else
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ms_of(CLOCK_MONOTONIC);
 #endif
-    return ts.tv_sec;
 }
 
 void mc_isolate_alive(mc_isolate_child *child)
 {
     if (!child)
         return;
-    time_t t = now_coarse();
-    if (t == child->last_alive)
+    int64_t t = now_coarse();
+    if (t - child->last_alive < MC_ISOLATE_ALIVE_MS)
         return;
     child->last_alive = t;
     put_all(child->fd, "a", 1);
@@ -114,9 +120,7 @@ static bool find_reply(const mc_buf *in, mc_buf *reply, mc_err *err, mc_status *
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ms_of(CLOCK_MONOTONIC);
 }
 
 /* Parent: reads the child's records into IN until EOF (true) or silence for
@@ -146,7 +150,7 @@ static bool read_until_eof(int fd, int64_t stall_ms, mc_buf *in, mc_status *st, 
     }
 }
 
-mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_seconds, mc_isolate_outcome *outcome,
+mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isolate_outcome *outcome,
                          int *signo, mc_buf *reply, mc_err *err)
 {
     *outcome = MC_ISOLATE_CRASHED;
@@ -174,7 +178,7 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_seconds, mc
     close(fds[1]);
     mc_buf in = {0};
     mc_status st = MC_OK;
-    bool eof = read_until_eof(fds[0], (int64_t)(stall_seconds ? stall_seconds : 1) * 1000, &in, &st, err);
+    bool eof = read_until_eof(fds[0], stall_ms ? (int64_t)stall_ms : 1, &in, &st, err);
     if (!eof)
         kill(pid, SIGKILL);
     close(fds[0]);

@@ -11,7 +11,7 @@
  *   MC_ISOLATE_CRASHED  the child ended without replying (*SIGNO: the
  *                       signal that killed it, 0 if it exited);
  *   MC_ISOLATE_STALLED  the child sent nothing (neither progress nor its
- *                       reply) for STALL_SECONDS: it was killed (SIGKILL)
+ *                       reply) for STALL_MS milliseconds: it was killed (SIGKILL)
  *                       and reaped. A slow child that keeps reporting
  *                       progress is never stopped: the limit is on silence,
  *                       not on the total time.
@@ -43,14 +43,16 @@ typedef void (*mc_isolate_fn)(void *arg, mc_isolate_child *child);
 typedef enum { MC_ISOLATE_DONE, MC_ISOLATE_CRASHED, MC_ISOLATE_STALLED } mc_isolate_outcome;
 
 /* In the child: "still working". Cheap enough to call per item: it writes
- * to the parent at most once a second. CHILD may be NULL (no-op). */
+ * to the parent at most every MC_ISOLATE_ALIVE_MS (a stall limit should be
+ * well above that). CHILD may be NULL (no-op). */
+#define MC_ISOLATE_ALIVE_MS 100
 void mc_isolate_alive(mc_isolate_child *child);
 /* In the child: the result, once; later calls are ignored. */
 void mc_isolate_reply(mc_isolate_child *child, const void *data, size_t len);
 
 /* OUT: *OUTCOME; *SIGNO (CRASHED); *REPLY (DONE: appended, caller frees).
- * STALL_SECONDS >= 1. */
-mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_seconds, mc_isolate_outcome *outcome,
+ * STALL_MS >= 1. */
+mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isolate_outcome *outcome,
                          int *signo, mc_buf *reply, mc_err *err);
 
 #endif
