@@ -44,8 +44,9 @@ typedef struct validate_job {
     const char *copy;
 } validate_job;
 
-static void alive(void *child)
+static void alive(void *child, const mc_item *item)
 {
+    (void)item;
     mc_isolate_alive(child);
 }
 

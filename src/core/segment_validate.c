@@ -61,8 +61,8 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
     return mc_seg_validate_watched(path, NULL, NULL, meta, err);
 }
 
-mc_status mc_seg_validate_watched(const char *path, void (*alive)(void *), void *alive_arg, mc_seg_meta *meta,
-                                  mc_err *err)
+mc_status mc_seg_validate_watched(const char *path, void (*on_item)(void *, const mc_item *), void *arg,
+                                  mc_seg_meta *meta, mc_err *err)
 {
     mc_status st = MC_OK;
     mc_seg_reader *r = NULL;
@@ -78,12 +78,12 @@ mc_status mc_seg_validate_watched(const char *path, void (*alive)(void *), void 
             goto cleanup;
         if (eof)
             break;
-        if (alive)
-            alive(alive_arg);
         if (it.seq == 0) {
             st = seq_zero(path, m.nitems, err);
             goto cleanup;
         }
+        if (on_item)
+            on_item(arg, &it);
         if (m.nitems == 0) {
             m.min_key = mc_memdup(it.key, it.key_len);
             m.min_key_len = it.key_len;

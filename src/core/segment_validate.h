@@ -6,9 +6,11 @@
 
 #include "mpicompact.h"
 
-/* mc_seg_validate(), calling ALIVE(ALIVE_ARG) (when not NULL) after each
- * item read: a caller can tell a long validation from a stuck one. */
-mc_status mc_seg_validate_watched(const char *path, void (*alive)(void *), void *alive_arg, mc_seg_meta *meta,
-                                  mc_err *err);
+/* mc_seg_validate(), calling ON_ITEM(ARG, item) (when not NULL) for each
+ * item read that passed the per-item rules, in file order (the item's
+ * pointers valid during the call only): a caller can tell a long
+ * validation from a stuck one, or see what the validator read. */
+mc_status mc_seg_validate_watched(const char *path, void (*on_item)(void *, const mc_item *), void *arg,
+                                  mc_seg_meta *meta, mc_err *err);
 
 #endif
