@@ -19,23 +19,14 @@
 
 #include "manifest.h"
 
-/* The silence after which a validating child is stopped: the environment's
- * MPICOMPACT_ADD_TIMEOUT (seconds, 0..86400; 0: no child process), default
- * MC_ADD_STALL_DEFAULT. MC_EINVAL for anything else. */
-#define MC_ADD_STALL_DEFAULT 60u
-mc_status mc_add_stall_seconds(unsigned *seconds, mc_err *err);
-
 /* OUT: MC_PATH_MAX + 8 bytes. */
 void mc_add_copy_path(const char *store, uint64_t segno, char *out);
 /* Every rule of docs/FORMAT.md; without MC_ADD_ASSIGN_SEQ in FLAGS also
  * seqs <= MC_ADD_SEQ_MAX. *META gets the file's description (level 0);
  * the caller clears it.
- * The file is read (mc_seg_validate) in a child process (isolate.h): a
- * file on which HDF5 itself crashes or loops is an error naming COPY
- * ("HDF5 crashed reading it", "reading it did not finish"), never the
- * caller's crash or hang. The child must make progress (an item read) at
- * least every mc_add_stall_seconds(); 0 reads in this process instead. No
- * MPI call is made in the child. */
+ * The file is read in a child process (mc_seg_check_file(),
+ * segment_check.h): a file on which HDF5 itself crashes or loops is an
+ * error naming COPY, never the caller's crash or hang. */
 mc_status mc_add_validate(const char *copy, unsigned flags, mc_seg_meta *meta, mc_err *err);
 /* Step 3 for the validated copy of segno SEGNO described by META (updated:
  * segno, level 0, and the seq range under MC_ADD_ASSIGN_SEQ, whose seq comes

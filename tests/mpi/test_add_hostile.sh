@@ -80,6 +80,10 @@ for h in "${hangs[@]}"; do
     assert_reason "$h" "reading it did not finish: no progress in 1 s \(damaged HDF5 metadata\?\)"
 done
 assert_eq "$(snapshot "$S")" "$snap0" "store files after the rejected add of the files HDF5 loops on"
+# `check` reads outside files the same way.
+MPICOMPACT_ADD_TIMEOUT=1 expect_fail 1 mc check "$BAD/heap-hang.h5" "$BAD/heap-segv.h5"
+assert_grep "heap-hang\.h5: reading it did not finish" "$MC_ERR" "check of a file HDF5 loops on"
+assert_grep "heap-segv\.h5: HDF5 crashed reading it" "$MC_ERR" "check of a file HDF5 crashes on"
 # The one that crashes HDF5, beside a good file (the default limit):
 # nothing is added.
 run_ok "$MC_BIN" init "$MC_TMP/other"
