@@ -186,7 +186,10 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
     pid_t w;
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    bool exited_cleanly = w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    /* Any exit status: valgrind gives a child that _exits with blocks it
+     * inherited (HDF5's free lists, never torn down there) its error exit
+     * status; a death by a signal after the reply is still a crash. */
+    bool exited_cleanly = w == pid && WIFEXITED(status);
     if (w == pid && WIFSIGNALED(status))
         *signo = WTERMSIG(status);
     if (st == MC_OK) {

@@ -7,9 +7,11 @@
  * mc_isolate_reply(); then the child _exit()s (no atexit handler, no stdio
  * flush, no library teardown runs in it). The parent waits and returns
  * exactly one outcome:
- *   MC_ISOLATE_DONE     the child replied: *REPLY holds the bytes;
- *   MC_ISOLATE_CRASHED  the child ended without replying (*SIGNO: the
- *                       signal that killed it, 0 if it exited);
+ *   MC_ISOLATE_DONE     the child replied and exited (with any status):
+ *                       *REPLY holds the bytes;
+ *   MC_ISOLATE_CRASHED  the child ended without replying, or was killed
+ *                       by a signal even after replying (*SIGNO: the
+ *                       signal, 0 if it exited);
  *   MC_ISOLATE_STALLED  the child sent nothing (neither progress nor its
  *                       reply) for STALL_MS milliseconds: it was killed (SIGKILL)
  *                       and reaped. A slow child that keeps reporting
