@@ -1,12 +1,16 @@
 /* sweep_segment: every byte of a small segment file, damaged one at a time,
  * through the validator that `add` runs on an input (mc_seg_validate, in
- * add's child process since src/core/isolate.c; here in one of ours).
+ * add's child process, src/core/segment_check.h; here in one of ours).
  *
  * The segment (written by the project: puts, deletes, an empty value,
- * distinct seqs) is damaged at EVERY byte offset three ways: the byte XOR
- * 0xFF, the byte XOR 0x01, and the file truncated there. Each damaged copy
- * is validated in a forked child (mc_isolate_run) that, when the file is
- * accepted, reads every item back. A case passes when it is
+ * distinct seqs) is damaged at EVERY byte offset: the byte XOR 0xFF, the
+ * byte XOR 0x01 (except in unused space, see quiet()), and the file
+ * truncated there. Each damaged copy is validated in a forked child
+ * (mc_isolate_run), 200 cases per child while none crashes or hangs; the
+ * cases of a child that crashed or hung run again one per child, so that
+ * the case is named. When a file is accepted, its items are compared with
+ * the original's as the validator reads them and again through a fresh
+ * reader. A case passes when it is
  *   rejected:            an error whose message names the file, or
  *   accepted-identical:  accepted, and the items read back are exactly the
  *                        original items (the byte was unused or padding).
@@ -31,9 +35,8 @@
  * --skip-unused: no case in unused space (quiet() below); the sanitizer
  * build runs that (every byte of metadata and data, a fifth of the cases:
  * under ASan HDF5's per-file allocations make each case 4-12 times slower).
- * MC_SWEEP_KEEP=DIR keeps the original file (named segment.h5) there: the
- * end-to-end test (tests/mpi/test_segment_sweep.sh) damages it the same
- * way. */
+ * tests/mpi/test_add_hostile.sh sends one damaged file per region through
+ * the real `add`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -437,8 +440,7 @@ int main(int argc, char **argv)
         return 1;
     }
     char seg[4200], bad[4200];
-    const char *keep = getenv("MC_SWEEP_KEEP");
-    snprintf(seg, sizeof seg, "%s/segment.h5", keep && *keep ? keep : d);
+    snprintf(seg, sizeof seg, "%s/segment.h5", d);
     snprintf(bad, sizeof bad, "%s/damaged.h5", d);
     make_items();
     int rc = 1;
@@ -485,8 +487,7 @@ int main(int argc, char **argv)
 out:
     free(cases);
     unlink(bad);
-    if (!keep || !*keep)
-        unlink(seg);
+    unlink(seg);
     rmdir(d);
     free(quiet_map);
     free(orig);
