@@ -73,7 +73,7 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=D
     #                            ASan runtime (ASan must come first)
     #   test_compact_drain_slow  slowed reads (the shim again) and waits
     #   test_full_disk/np4       tmpfs fills: np1 runs the same paths under ASan
-    #   test_bad_input/np2, test_store_damage/np2
+    #   test_bad_input/np2, test_store_damage/np2, test_add_hostile/np2
     #                            the same files as np1, which runs under ASan
     #   test_compact_stress/np2, test_compact_faults/np2, test_gen_verify/np2
     #                            np4 runs the same coordinator and worker
@@ -88,6 +88,7 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=D
     #                            segments; the plain build runs it whole
     ASAN_SKIP='/np8$|^mpi/test_compact/np3$|test_compact_transport|test_compact_lifecycle|test_compact_drain_slow|'
     ASAN_SKIP+='^mpi/test_full_disk/np4$|^mpi/test_bad_input/np2$|^mpi/test_store_damage/np2$|'
+    ASAN_SKIP+='^mpi/test_add_hostile/np2$|'
     ASAN_SKIP+='^mpi/test_compact_stress/np2$|^mpi/test_compact_faults/np2$|^mpi/test_gen_verify/np2$|'
     ASAN_SKIP+='^mpi/test_commands/np4$|^mpi/test_add_edges/np4$|^mpi/test_many_l0/np1$'
     phase "ctest under ASan/UBSan: MPI tests (1, 2, 3 and 4 ranks), interop tests"

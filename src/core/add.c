@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "segment_check.h"
 #include "segment_relabel.h"
 #include "segset.h"
 #include "store.h"
@@ -17,7 +18,7 @@ void mc_add_copy_path(const char *store, uint64_t segno, char *out)
 
 mc_status mc_add_validate(const char *copy, unsigned flags, mc_seg_meta *meta, mc_err *err)
 {
-    mc_status st = mc_seg_validate(copy, meta, err);
+    mc_status st = mc_seg_check_file(copy, meta, err);
     if (st == MC_OK && !(flags & MC_ADD_ASSIGN_SEQ))
         st = mc_seg_check_add_seqs(copy, meta, err);
     meta->level = 0;

@@ -23,7 +23,10 @@
 void mc_add_copy_path(const char *store, uint64_t segno, char *out);
 /* Every rule of docs/FORMAT.md; without MC_ADD_ASSIGN_SEQ in FLAGS also
  * seqs <= MC_ADD_SEQ_MAX. *META gets the file's description (level 0);
- * the caller clears it. */
+ * the caller clears it.
+ * The file is read in a child process (mc_seg_check_file(),
+ * segment_check.h): a file on which HDF5 itself crashes or loops is an
+ * error naming COPY, never the caller's crash or hang. */
 mc_status mc_add_validate(const char *copy, unsigned flags, mc_seg_meta *meta, mc_err *err);
 /* Step 3 for the validated copy of segno SEGNO described by META (updated:
  * segno, level 0, and the seq range under MC_ADD_ASSIGN_SEQ, whose seq comes

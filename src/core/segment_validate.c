@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "err.h"
 #include "h5util.h"
+#include "segment_validate.h"
 
 const mc_seg_dset_def mc_seg_dsets[MC_SEG_NDSETS] = {
     [MC_SEG_KEYS] = {"keys", MC_H5_U8},
@@ -57,6 +58,12 @@ mc_status mc_seg_check_add_seqs(const char *path, const mc_seg_meta *meta, mc_er
 
 mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
 {
+    return mc_seg_validate_watched(path, NULL, NULL, meta, err);
+}
+
+mc_status mc_seg_validate_watched(const char *path, void (*on_item)(void *, const mc_item *), void *arg,
+                                  mc_seg_meta *meta, mc_err *err)
+{
     mc_status st = MC_OK;
     mc_seg_reader *r = NULL;
     mc_buf last = {0};
@@ -75,6 +82,8 @@ mc_status mc_seg_validate(const char *path, mc_seg_meta *meta, mc_err *err)
             st = seq_zero(path, m.nitems, err);
             goto cleanup;
         }
+        if (on_item)
+            on_item(arg, &it);
         if (m.nitems == 0) {
             m.min_key = mc_memdup(it.key, it.key_len);
             m.min_key_len = it.key_len;

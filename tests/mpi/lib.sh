@@ -119,6 +119,13 @@ assert_grep() {
     grep -Eiq -- "$1" "$2" || { echo "--- $2 ---" >&2; head -c 4000 "$2" >&2; fail "$3: no match for /$1/"; }
 }
 
+# assert_reason NAME WORDS: a line of $MC_ERR names NAME and matches the ERE
+# WORDS (case-insensitive): `add` rejected NAME for that reason.
+assert_reason() {
+    grep -F "$1" "$MC_ERR" | grep -Eiq -- "$2" ||
+        { show_last; fail "add: no message naming $1 with a reason matching /$2/"; }
+}
+
 # assert_empty FILE WHAT
 assert_empty() {
     [[ ! -s $2 ]] || { head -c 2000 "$2" >&2; fail "$1"; }

@@ -20,11 +20,6 @@ py "$MC_SRC/tests/interop/craft_bad.py" "$BAD" "$MC_SEED" >"$MC_TMP/cases" || fa
 [[ $(wc -l <"$MC_TMP/cases") -ge 15 ]] || fail "craft_bad.py wrote too few cases"
 
 # --- add rejects each bad file, naming it and the reason ----------------------
-# assert_reason NAME WORDS: a line of $MC_ERR names NAME and matches WORDS.
-assert_reason() {
-    grep -F "$1" "$MC_ERR" | grep -Eiq -- "$2" ||
-        { show_last; fail "add: no message naming $1 with a reason matching /$2/"; }
-}
 # All of them in one add: each is named with its reason, nothing is added.
 mapfile -t names < <(cut -f1 "$MC_TMP/cases")
 expect_fail 1 mc add "$S" "$BAD/good.h5" "${names[@]/#/$BAD/}"
