@@ -28,13 +28,24 @@
  * allocator headers) and the merge's and compaction's per input. */
 #define READER_FIXED ((uint64_t)4096 + 4096)
 
-/* A streamed input: HDF5's open file, one chunk per dataset, two windows
- * (mc_buf rounds each buffer up to a power of two: at most twice its bytes)
- * and the window's item arrays. */
-static uint64_t streamed_mem(void)
+static uint64_t min64(uint64_t a, uint64_t b)
 {
-    return MC_SEG_H5_FILE_MEM + MC_SEG_NDSETS * (MC_SEG_CHUNK_MAX + 4) + 2 * 2 * WINDOW_BYTES +
-           (WINDOW_ITEMS + 1) * ITEM_BYTES + READER_FIXED;
+    return a < b ? a : b;
+}
+
+/* A streamed input of NITEMS items and DATA_BYTES key and value bytes:
+ * HDF5's open file; one chunk per dataset, no larger than the dataset (the
+ * writer gives a dataset under one chunk a chunk of its exact length), the
+ * keys' and values' together no larger than their bytes; two windows (mc_buf
+ * rounds each buffer up to a power of two: at most twice its bytes, plus
+ * its 64-byte start); the window's item arrays. */
+static uint64_t streamed_mem(uint64_t nitems, uint64_t data_bytes)
+{
+    const uint64_t chunk = MC_SEG_CHUNK_MAX + 4;
+    uint64_t n = min64(nitems, UINT64_MAX / 16), b = min64(data_bytes, UINT64_MAX / 16);
+    uint64_t chunks = min64(2 * chunk, b + 8) + 3 * min64(chunk, 8 * n + 12) + min64(chunk, n + 4);
+    uint64_t windows = 2 * (2 * min64(WINDOW_BYTES, b) + 4 + 2 * 64);
+    return MC_SEG_H5_FILE_MEM + chunks + windows + (min64(n, WINDOW_ITEMS) + 1) * ITEM_BYTES + READER_FIXED;
 }
 
 /* A loaded input: its bytes, exactly reserved, and its item arrays. */
@@ -47,17 +58,19 @@ static uint64_t loaded_mem(uint64_t nitems, uint64_t data_bytes)
 
 bool mc_seg_input_loads(uint64_t nitems, uint64_t data_bytes)
 {
-    return loaded_mem(nitems, data_bytes) <= streamed_mem();
+    uint64_t loaded = loaded_mem(nitems, data_bytes);
+    return loaded <= MC_SEG_LOAD_MAX && loaded <= streamed_mem(nitems, data_bytes);
 }
 
 uint64_t mc_seg_input_mem(uint64_t nitems, uint64_t data_bytes)
 {
-    return mc_seg_input_loads(nitems, data_bytes) ? loaded_mem(nitems, data_bytes) : streamed_mem();
+    return mc_seg_input_loads(nitems, data_bytes) ? loaded_mem(nitems, data_bytes)
+                                                   : streamed_mem(nitems, data_bytes);
 }
 
 uint64_t mc_seg_input_mem_max(void)
 {
-    return streamed_mem();
+    return streamed_mem(UINT64_MAX, UINT64_MAX);
 }
 
 struct mc_seg_reader {
