@@ -7,8 +7,9 @@
 #      file descriptors allow, so the write amplification of --full into an
 #      empty tree is at most 1.1 (over 1,200 segments the width is narrowed
 #      to 2,000: rounds of the merge tree, each item written at most twice);
-#   2. compact --full with a merge width of 64 (MPICOMPACT_MERGE_FDS): level
-#      0 in rounds of a merge tree, each item written at most ~3 times;
+#   2. compact --full with a merge width of 64 (MPICOMPACT_MERGE_FDS) and
+#      every input streamed (MPICOMPACT_STREAM_ALL): level 0 in rounds of a
+#      merge tree, each item written at most ~3 times;
 #   3. plain compact (the picker's own choices: moves of the disjoint
 #      segments, merges of the overlapping ones, down to the level-0 limit).
 # Each time the content equals the reference model (the newest version per
@@ -116,7 +117,8 @@ fi
 # Over 1,200 segments --full above already went through rounds of the
 # merge tree: step 2 is for the smaller stores.
 if ((n <= 1200)); then
-    export MPICOMPACT_MERGE_FDS=64
+    # every input streamed here (step 1 loads them whole)
+    export MPICOMPACT_MERGE_FDS=64 MPICOMPACT_STREAM_ALL=1
     run_ok mc compact "$MC_BASE/copy" --full --report "$MC_TMP/r2.json" --progress none
     check "$MC_BASE/copy" "merge tree" full
     wa2=$(report_field "$MC_TMP/r2.json" write_amplification)
@@ -126,7 +128,7 @@ if ((n <= 1200)); then
     rounds=$(py -c 'import math, sys; print(math.ceil(math.log(int(sys.argv[1])) / math.log(64)))' "$n")
     once "$MC_BASE/copy" "$MC_TMP/r2.json" "$rounds.2" ||
         fail "with a merge width of 64 the data was written more than $rounds times"
-    unset MPICOMPACT_MERGE_FDS
+    unset MPICOMPACT_MERGE_FDS MPICOMPACT_STREAM_ALL
 fi
 
 run_ok mc compact "$MC_BASE/plain" --report "$MC_TMP/r3.json" --progress none
