@@ -835,7 +835,12 @@ static void reader_memory_within(uint32_t nitems, bool load)
     uint64_t bound = mc_seg_input_mem(nitems, data_bytes);
     print_message("reader memory, %u items %s: %" PRIu64 " bytes per input (figure %" PRIu64 ")\n", nitems,
                   load ? "loaded" : "streamed", per, bound);
+    /* Under ASan freed memory stays in its quarantine (a load frees the
+     * file's chunks and HDF5's state) and every allocation has redzones:
+     * resident memory no longer measures what the reader holds. */
+#if !defined(__SANITIZE_ADDRESS__)
     assert_true(per <= bound);
+#endif
     assert_true(bound <= mc_seg_input_mem_max());
     for (int i = 0; i < NREADERS; i++)
         mc_seg_reader_close(&r[i]);
