@@ -12,8 +12,8 @@
 /* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
  * value bytes (at least one item, however large). Reads of a window hit the
  * datasets' chunk caches, so every chunk is read and checksummed once. The
- * key and value bytes of the previous window are kept in a second pair of
- * buffers, so that an item stays valid until the second next() after it
+ * key and value bytes of the previous window are kept in a second buffer,
+ * so that an item stays valid until the second next() after it
  * (what a merge source must give, merge.h). */
 #define WINDOW_ITEMS ((uint64_t)8192)
 #define WINDOW_BYTES ((uint64_t)512 << 10)
@@ -36,15 +36,14 @@ static uint64_t min64(uint64_t a, uint64_t b)
 /* A streamed input of NITEMS items and DATA_BYTES key and value bytes:
  * HDF5's open file; one chunk per dataset, no larger than the dataset (the
  * writer gives a dataset under one chunk a chunk of its exact length), the
- * keys' and values' together no larger than their bytes; two windows (mc_buf
- * rounds each buffer up to a power of two: at most twice its bytes, plus
- * its 64-byte start); the window's item arrays. */
+ * keys' and values' together no larger than their bytes; two windows of
+ * at most WINDOW_BYTES each (reserved exactly); the window's item arrays. */
 static uint64_t streamed_mem(uint64_t nitems, uint64_t data_bytes)
 {
     const uint64_t chunk = MC_SEG_CHUNK_MAX + 4;
     uint64_t n = min64(nitems, UINT64_MAX / 16), b = min64(data_bytes, UINT64_MAX / 16);
     uint64_t chunks = min64(2 * chunk, b + 8) + 3 * min64(chunk, 8 * n + 12) + min64(chunk, n + 4);
-    uint64_t windows = 2 * (2 * min64(WINDOW_BYTES, b) + 4 + 2 * 64);
+    uint64_t windows = 2 * (min64(WINDOW_BYTES, b) + 2);
     return MC_SEG_H5_FILE_MEM + chunks + windows + (min64(n, WINDOW_ITEMS) + 1) * ITEM_BYTES + READER_FIXED;
 }
 
@@ -88,8 +87,9 @@ struct mc_seg_reader {
     uint64_t *seqs;
     uint8_t *kinds;
     bool loaded;             /* the window holds every item left; the file is closed */
-    mc_buf keys, values;     /* the window's key and value bytes */
-    mc_buf old_keys, old_values;   /* the previous window's */
+    mc_buf win;              /* the window's key bytes, then its value bytes */
+    uint8_t *vals;           /* where the value bytes start in win */
+    mc_buf old_win;          /* the previous window's */
     mc_buf prev_key;         /* last key of the previous window */
     uint64_t file_size;
     uint64_t ahead_end;      /* read-ahead was asked up to this file offset */
@@ -225,9 +225,9 @@ static mc_status check_offsets(const mc_seg_reader *r, int d, const uint64_t *of
 static mc_item window_item(const mc_seg_reader *r, uint64_t i)
 {
     return (mc_item){
-        .key = r->keys.p + (r->koff[i] - r->koff[0]),
+        .key = r->win.p + (r->koff[i] - r->koff[0]),
         .key_len = r->koff[i + 1] - r->koff[i],
-        .value = r->values.p + (r->voff[i] - r->voff[0]),
+        .value = r->vals + (r->voff[i] - r->voff[0]),
         .value_len = r->voff[i + 1] - r->voff[i],
         .seq = r->seqs[i],
         .kind = r->kinds[i],
@@ -336,23 +336,28 @@ static mc_status refill(mc_seg_reader *r, bool whole, mc_err *err)
             return item_corrupt(r, pos + i, "value is longer than the limit of 16 MiB", err);
     }
     uint64_t kbytes = r->koff[m] - r->koff[0], vbytes = r->voff[m] - r->voff[0];
-    mc_buf t = r->old_keys;
-    r->old_keys = r->keys;
-    r->keys = t;
-    t = r->old_values;
-    r->old_values = r->values;
-    r->values = t;
-    /* At least one byte each, so item pointers are never NULL; a whole
-     * load reserves exactly (segment_mem.h counts it so). */
-    if ((st = (whole ? mc_buf_reserve_exact : mc_buf_reserve)(&r->keys, kbytes + 1, err)) != MC_OK ||
-        (st = (whole ? mc_buf_reserve_exact : mc_buf_reserve)(&r->values, vbytes + 1, err)) != MC_OK ||
-        (st = read_dset(r, MC_SEG_KEYS, r->koff[0], kbytes, r->keys.p, err)) != MC_OK ||
-        (st = read_dset(r, MC_SEG_VALUES, r->voff[0], vbytes, r->values.p, err)) != MC_OK ||
+    mc_buf t = r->old_win;
+    r->old_win = r->win;
+    r->win = t;
+    /* Reserved exactly (segment_mem.h counts it so): a whole load its
+     * bytes; a streamed window at least a full window's, so that it grows
+     * once (more only for a single item larger than a window). Two bytes
+     * more, so item pointers are never NULL. */
+    uint64_t need = kbytes + vbytes + 2;
+    if (!whole) {
+        uint64_t all = r->lens[MC_SEG_KEYS] + r->lens[MC_SEG_VALUES];
+        uint64_t full = (all < WINDOW_BYTES ? all : WINDOW_BYTES) + 2;
+        need = need > full ? need : full;
+    }
+    if ((st = mc_buf_reserve_exact(&r->win, need, err)) != MC_OK)
+        return st;
+    r->vals = r->win.p + kbytes + 1;
+    if ((st = read_dset(r, MC_SEG_KEYS, r->koff[0], kbytes, r->win.p, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_VALUES, r->voff[0], vbytes, r->vals, err)) != MC_OK ||
         (st = read_dset(r, MC_SEG_SEQS, pos, m, r->seqs, err)) != MC_OK ||
         (st = read_dset(r, MC_SEG_KINDS, pos, m, r->kinds, err)) != MC_OK)
         return st;
-    r->keys.n = kbytes;
-    r->values.n = vbytes;
+    r->win.n = kbytes + vbytes + 2;
     r->wstart = pos;
     r->wn = m;
     if ((st = check_window(r, err)) != MC_OK)
@@ -476,8 +481,7 @@ mc_status mc_seg_reader_load(mc_seg_reader *r, const uint8_t *lo, size_t lo_len,
     r->has_prev = false;
     if (r->end > first && (st = refill(r, true, err)) != MC_OK)
         return st;
-    mc_buf_free(&r->old_keys);
-    mc_buf_free(&r->old_values);
+    mc_buf_free(&r->old_win);
     release_file(r);
     r->loaded = true;
     return MC_OK;
@@ -490,10 +494,8 @@ void mc_seg_reader_close(mc_seg_reader **rp)
     mc_seg_reader *r = *rp;
     *rp = NULL;
     release_file(r);
-    mc_buf_free(&r->keys);
-    mc_buf_free(&r->values);
-    mc_buf_free(&r->old_keys);
-    mc_buf_free(&r->old_values);
+    mc_buf_free(&r->win);
+    mc_buf_free(&r->old_win);
     mc_buf_free(&r->prev_key);
     free(r->koff);
     free(r->voff);
