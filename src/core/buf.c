@@ -8,6 +8,18 @@
 
 #include "err.h"
 
+mc_status mc_buf_reserve_exact(mc_buf *b, size_t cap, mc_err *err)
+{
+    if (cap <= b->cap)
+        return MC_OK;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory growing a buffer to %zu bytes", cap);
+    b->p = p;
+    b->cap = cap;
+    return MC_OK;
+}
+
 mc_status mc_buf_reserve(mc_buf *b, size_t cap, mc_err *err)
 {
     if (cap <= b->cap)
@@ -15,12 +27,7 @@ mc_status mc_buf_reserve(mc_buf *b, size_t cap, mc_err *err)
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < cap)
         ncap = ncap > SIZE_MAX / 2 ? cap : ncap * 2;
-    uint8_t *p = realloc(b->p, ncap);
-    if (!p)
-        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory growing a buffer to %zu bytes", ncap);
-    b->p = p;
-    b->cap = ncap;
-    return MC_OK;
+    return mc_buf_reserve_exact(b, ncap, err);
 }
 
 mc_status mc_buf_append(mc_buf *b, const void *data, size_t len, mc_err *err)

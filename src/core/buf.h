@@ -13,6 +13,8 @@ typedef struct mc_buf {
 } mc_buf;
 
 mc_status mc_buf_reserve(mc_buf *b, size_t cap, mc_err *err);
+/* Room for exactly CAP bytes when it has less (no rounding up). */
+mc_status mc_buf_reserve_exact(mc_buf *b, size_t cap, mc_err *err);
 mc_status mc_buf_append(mc_buf *b, const void *data, size_t len, mc_err *err);
 mc_status mc_buf_append_u64(mc_buf *b, uint64_t v, mc_err *err);  /* little endian */
 void mc_buf_free(mc_buf *b);

@@ -23,17 +23,6 @@ typedef struct mc_compact_hooks {
     void (*merged)(void *ctx, uint64_t bytes);
 } mc_compact_hooks;
 
-/* Memory one input of a compaction may hold while it is merged, in bytes,
- * for a segment whose datasets have chunks of at most CHUNK_BYTES (0: the
- * 1 MiB chunks mpicompact itself writes). An upper bound, independent of
- * the segment's size, for a picker that bounds a merge's width by memory:
- * HDF5 caches one chunk of each of the six datasets (a cache of at least
- * 1 MiB each), the reader holds two windows of at most 512 KiB of key and
- * value bytes (more only for a single larger item) plus 8192 items' offsets,
- * seqs and kinds, and HDF5's file and dataset metadata. The merge adds
- * 64 bytes per input; the outputs cost about 12 MiB per compaction besides. */
-uint64_t mc_compaction_input_bytes(uint64_t chunk_bytes);
-
 /* RESP is filled (id, status MC_OK, outputs, stats) on success; on failure
  * it holds the id, status and message too. */
 mc_status mc_compact_run(const char *store, const mc_request *req,

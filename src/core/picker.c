@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "err.h"
 #include "ivtree.h"
+#include "segment_mem.h"
 
 /* ---- a sparse set of segnos: open addressing, linear probing, 0 = empty ---- */
 
@@ -268,8 +269,7 @@ void mc_raise_fd_limit(void)
 
 uint64_t mc_merge_input_cost(const mc_seg_meta *e)
 {
-    uint64_t small = MC_INPUT_MEM_FIXED + e->bytes;
-    return small < MC_INPUT_MEM_COST ? small : MC_INPUT_MEM_COST;
+    return mc_seg_input_mem(e->nitems, e->bytes);
 }
 
 /* ---- building a request ---- */
@@ -673,7 +673,7 @@ static mc_status try_upper(mc_picker *p, unsigned l, const mc_seg_meta *e, try_r
             return MC_OK;
         if (c.nups > 1) {
             /* Several uppers: as many lowers as the merge's width leaves room for. */
-            uint64_t room = p->mem_budget > cost ? (p->mem_budget - cost) / MC_INPUT_MEM_COST : 0;
+            uint64_t room = p->mem_budget > cost ? (p->mem_budget - cost) / mc_seg_input_mem_max() : 0;
             size_t fds = p->max_fds > c.nups ? p->max_fds - c.nups : 0;
             size_t width = room < fds ? (size_t)room : fds;
             max_take = width > max_take ? width : max_take;

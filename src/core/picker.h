@@ -31,15 +31,13 @@
 
 #include "request.h"
 
-/* The width of one merge (docs/COMPACTION.md): a merge's inputs cost a
- * worker MC_INPUT_MEM_COST each (a small segment: MC_INPUT_MEM_FIXED plus
- * its bytes), and one merge may cost up to mem_budget; it also opens one
- * file per input, within RLIMIT_NOFILE less MC_MERGE_FD_RESERVE.
- * MC_INPUT_MEM_COST is a conservative figure of the reader's window and
- * buffers; switch it to the reader's own figure (compaction.h) when the
- * reader publishes one. */
-#define MC_INPUT_MEM_COST ((uint64_t)2 << 20)
-#define MC_INPUT_MEM_FIXED ((uint64_t)256 << 10)
+/* The width of one merge (docs/COMPACTION.md): each input costs a worker
+ * what the segment reader says it costs (mc_seg_input_mem, segment_mem.h:
+ * the same figure the compaction reads it by), and the inputs of one merge
+ * may cost up to mem_budget together; it also opens at most one file per
+ * input, within RLIMIT_NOFILE less MC_MERGE_FD_RESERVE. Beyond the budget a
+ * worker holds a fixed overhead: its outputs' buffers, one input being
+ * loaded (MC_SEG_LOAD_TRANSIENT) and the process itself. */
 #define MC_MERGE_MEM_BUDGET ((uint64_t)512 << 20)
 #define MC_MERGE_FD_RESERVE 64u
 
@@ -50,7 +48,7 @@ typedef struct mc_picker_opts {
     size_t max_fds;         /* inputs one merge may open (0 = mc_merge_fd_limit()) */
 } mc_picker_opts;
 
-/* What one input of a merge is taken to cost a worker, in bytes. */
+/* What one input of a merge costs a worker, in bytes (mc_seg_input_mem). */
 uint64_t mc_merge_input_cost(const mc_seg_meta *e);
 /* Inputs one merge may open: RLIMIT_NOFILE (soft) less MC_MERGE_FD_RESERVE. */
 size_t mc_merge_fd_limit(void);

@@ -7,12 +7,13 @@
 #include "buf.h"
 #include "err.h"
 #include "h5util.h"
+#include "segment_mem.h"
 
 /* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
  * value bytes (at least one item, however large). Reads of a window hit the
  * datasets' chunk caches, so every chunk is read and checksummed once. The
- * key and value bytes of the previous window are kept in a second pair of
- * buffers, so that an item stays valid until the second next() after it
+ * key and value bytes of the previous window are kept in a second buffer,
+ * so that an item stays valid until the second next() after it
  * (what a merge source must give, merge.h). */
 #define WINDOW_ITEMS ((uint64_t)8192)
 #define WINDOW_BYTES ((uint64_t)512 << 10)
@@ -21,6 +22,55 @@
  * chunks out in item order, all datasets advancing together), refreshed when
  * half of it has been used. Page cache, not the process's memory. */
 #define READ_AHEAD ((uint64_t)4 << 20)
+/* Per item in memory: two offsets, a seq, a kind. */
+#define ITEM_BYTES ((uint64_t)(8 + 8 + 8 + 1))
+/* The reader's own bookkeeping besides its buffers (struct, path, last key,
+ * allocator headers) and the merge's and compaction's per input. */
+#define READER_FIXED ((uint64_t)4096 + 4096)
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* A streamed input of NITEMS items and DATA_BYTES key and value bytes:
+ * HDF5's open file; one chunk per dataset, no larger than the dataset (the
+ * writer gives a dataset under one chunk a chunk of its exact length), the
+ * keys' and values' together no larger than their bytes; two windows of
+ * at most WINDOW_BYTES each (reserved exactly); the window's item arrays. */
+static uint64_t streamed_mem(uint64_t nitems, uint64_t data_bytes)
+{
+    const uint64_t chunk = MC_SEG_CHUNK_MAX + 4;
+    uint64_t n = min64(nitems, UINT64_MAX / 16), b = min64(data_bytes, UINT64_MAX / 16);
+    uint64_t chunks = min64(2 * chunk, b + 8) + 3 * min64(chunk, 8 * n + 12) + min64(chunk, n + 4);
+    uint64_t windows = 2 * (min64(WINDOW_BYTES, b) + 2);
+    return MC_SEG_H5_FILE_MEM + chunks + windows + (min64(n, WINDOW_ITEMS) + 1) * ITEM_BYTES + READER_FIXED;
+}
+
+/* A loaded input: its bytes, exactly reserved, and its item arrays. */
+static uint64_t loaded_mem(uint64_t nitems, uint64_t data_bytes)
+{
+    if (nitems > UINT64_MAX / 64 || data_bytes > UINT64_MAX / 4)
+        return UINT64_MAX;
+    return data_bytes + 2 + (nitems + 1) * ITEM_BYTES + READER_FIXED;
+}
+
+bool mc_seg_input_loads(uint64_t nitems, uint64_t data_bytes)
+{
+    uint64_t loaded = loaded_mem(nitems, data_bytes);
+    return loaded <= MC_SEG_LOAD_MAX && loaded <= streamed_mem(nitems, data_bytes);
+}
+
+uint64_t mc_seg_input_mem(uint64_t nitems, uint64_t data_bytes)
+{
+    return mc_seg_input_loads(nitems, data_bytes) ? loaded_mem(nitems, data_bytes)
+                                                   : streamed_mem(nitems, data_bytes);
+}
+
+uint64_t mc_seg_input_mem_max(void)
+{
+    return streamed_mem(UINT64_MAX, UINT64_MAX);
+}
 
 struct mc_seg_reader {
     char *path;
@@ -30,12 +80,16 @@ struct mc_seg_reader {
     uint64_t lens[MC_SEG_NDSETS];
     mc_seg_attrs attrs;
     uint64_t pos;            /* index of the next item next() returns */
+    uint64_t end;            /* items [end, nitems) are never returned (loaded: past the range) */
     uint64_t wstart, wn;     /* the window holds items [wstart, wstart + wn) */
-    uint64_t *koff, *voff;   /* WINDOW_ITEMS + 1 offsets each */
-    uint64_t *seqs;          /* WINDOW_ITEMS */
-    uint8_t *kinds;          /* WINDOW_ITEMS */
-    mc_buf keys, values;     /* the window's key and value bytes */
-    mc_buf old_keys, old_values;   /* the previous window's */
+    uint64_t cap;            /* items the arrays below hold (offsets: cap + 1) */
+    uint64_t *koff, *voff;
+    uint64_t *seqs;
+    uint8_t *kinds;
+    bool loaded;             /* the window holds every item left; the file is closed */
+    mc_buf win;              /* the window's key bytes, then its value bytes */
+    uint8_t *vals;           /* where the value bytes start in win */
+    mc_buf old_win;          /* the previous window's */
     mc_buf prev_key;         /* last key of the previous window */
     uint64_t file_size;
     uint64_t ahead_end;      /* read-ahead was asked up to this file offset */
@@ -122,11 +176,7 @@ mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_read
     for (int d = 0; d < MC_SEG_NDSETS; d++)
         r->dsets[d] = H5I_INVALID_HID;
     r->path = strdup(path);
-    r->koff = malloc((WINDOW_ITEMS + 1) * sizeof *r->koff);
-    r->voff = malloc((WINDOW_ITEMS + 1) * sizeof *r->voff);
-    r->seqs = malloc(WINDOW_ITEMS * sizeof *r->seqs);
-    r->kinds = malloc(WINDOW_ITEMS);
-    if (!r->path || !r->koff || !r->voff || !r->seqs || !r->kinds) {
+    if (!r->path) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory opening a segment", path);
         goto cleanup;
     }
@@ -135,6 +185,7 @@ mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_read
         (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
         goto cleanup;
     r->file_size = mc_h5_file_size(r->file);
+    r->end = r->attrs.nitems;
     *out = r;
     r = NULL;
 cleanup:
@@ -174,9 +225,9 @@ static mc_status check_offsets(const mc_seg_reader *r, int d, const uint64_t *of
 static mc_item window_item(const mc_seg_reader *r, uint64_t i)
 {
     return (mc_item){
-        .key = r->keys.p + (r->koff[i] - r->koff[0]),
+        .key = r->win.p + (r->koff[i] - r->koff[0]),
         .key_len = r->koff[i + 1] - r->koff[i],
-        .value = r->values.p + (r->voff[i] - r->voff[0]),
+        .value = r->vals + (r->voff[i] - r->voff[0]),
         .value_len = r->voff[i + 1] - r->voff[i],
         .seq = r->seqs[i],
         .kind = r->kinds[i],
@@ -228,21 +279,52 @@ static void read_ahead(mc_seg_reader *r, uint64_t pos)
     mc_h5_read_ahead(r->file, from, r->ahead_end - from);
 }
 
-/* Loads the window starting at r->pos. */
-static mc_status refill(mc_seg_reader *r, mc_err *err)
+/* Room for N items in the window's arrays. */
+static mc_status reserve_items(mc_seg_reader *r, uint64_t n, mc_err *err)
+{
+    if (n <= r->cap)
+        return MC_OK;
+    if (n > (SIZE_MAX / sizeof(uint64_t)) - 1)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory for %llu items", r->path, (unsigned long long)n);
+    uint64_t *koff = realloc(r->koff, (n + 1) * sizeof *koff);
+    if (koff)
+        r->koff = koff;
+    uint64_t *voff = realloc(r->voff, (n + 1) * sizeof *voff);
+    if (voff)
+        r->voff = voff;
+    uint64_t *seqs = realloc(r->seqs, n * sizeof *seqs);
+    if (seqs)
+        r->seqs = seqs;
+    uint8_t *kinds = realloc(r->kinds, n);
+    if (kinds)
+        r->kinds = kinds;
+    if (!koff || !voff || !seqs || !kinds)
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory for %llu items", r->path, (unsigned long long)n);
+    r->cap = n;
+    return MC_OK;
+}
+
+/* Loads the window starting at r->pos: items up to r->end, at most
+ * WINDOW_ITEMS of them and about WINDOW_BYTES of data unless WHOLE. */
+static mc_status refill(mc_seg_reader *r, bool whole, mc_err *err)
 {
     mc_status st;
-    uint64_t pos = r->pos, n = r->attrs.nitems - pos;
-    read_ahead(r, pos);
-    n = n < WINDOW_ITEMS ? n : WINDOW_ITEMS;
+    uint64_t pos = r->pos, n = r->end - pos;
+    if (!whole) {
+        read_ahead(r, pos);
+        n = n < WINDOW_ITEMS ? n : WINDOW_ITEMS;
+    }
     r->wn = 0;
+    uint64_t room = whole ? n : r->attrs.nitems < WINDOW_ITEMS ? r->attrs.nitems : WINDOW_ITEMS;
+    if ((st = reserve_items(r, room, err)) != MC_OK)
+        return st;
     if ((st = read_dset(r, MC_SEG_KEY_OFFSETS, pos, n + 1, r->koff, err)) != MC_OK ||
         (st = read_dset(r, MC_SEG_VALUE_OFFSETS, pos, n + 1, r->voff, err)) != MC_OK ||
         (st = check_offsets(r, MC_SEG_KEY_OFFSETS, r->koff, pos, n, r->lens[MC_SEG_KEYS], err)) != MC_OK ||
         (st = check_offsets(r, MC_SEG_VALUE_OFFSETS, r->voff, pos, n, r->lens[MC_SEG_VALUES], err)) != MC_OK)
         return st;
     /* Shrink to about WINDOW_BYTES of data, keeping at least one item. */
-    uint64_t m = 1;
+    uint64_t m = whole ? n : 1;
     while (m < n && (r->koff[m + 1] - r->koff[0]) + (r->voff[m + 1] - r->voff[0]) <= WINDOW_BYTES)
         m++;
     /* Lengths before allocating, so a corrupt offset cannot ask for terabytes. */
@@ -254,22 +336,28 @@ static mc_status refill(mc_seg_reader *r, mc_err *err)
             return item_corrupt(r, pos + i, "value is longer than the limit of 16 MiB", err);
     }
     uint64_t kbytes = r->koff[m] - r->koff[0], vbytes = r->voff[m] - r->voff[0];
-    mc_buf t = r->old_keys;
-    r->old_keys = r->keys;
-    r->keys = t;
-    t = r->old_values;
-    r->old_values = r->values;
-    r->values = t;
-    /* At least one byte each, so item pointers are never NULL. */
-    if ((st = mc_buf_reserve(&r->keys, kbytes + 1, err)) != MC_OK ||
-        (st = mc_buf_reserve(&r->values, vbytes + 1, err)) != MC_OK ||
-        (st = read_dset(r, MC_SEG_KEYS, r->koff[0], kbytes, r->keys.p, err)) != MC_OK ||
-        (st = read_dset(r, MC_SEG_VALUES, r->voff[0], vbytes, r->values.p, err)) != MC_OK ||
+    mc_buf t = r->old_win;
+    r->old_win = r->win;
+    r->win = t;
+    /* Reserved exactly (segment_mem.h counts it so): a whole load its
+     * bytes; a streamed window at least a full window's, so that it grows
+     * once (more only for a single item larger than a window). Two bytes
+     * more, so item pointers are never NULL. */
+    uint64_t need = kbytes + vbytes + 2;
+    if (!whole) {
+        uint64_t all = r->lens[MC_SEG_KEYS] + r->lens[MC_SEG_VALUES];
+        uint64_t full = (all < WINDOW_BYTES ? all : WINDOW_BYTES) + 2;
+        need = need > full ? need : full;
+    }
+    if ((st = mc_buf_reserve_exact(&r->win, need, err)) != MC_OK)
+        return st;
+    r->vals = r->win.p + kbytes + 1;
+    if ((st = read_dset(r, MC_SEG_KEYS, r->koff[0], kbytes, r->win.p, err)) != MC_OK ||
+        (st = read_dset(r, MC_SEG_VALUES, r->voff[0], vbytes, r->vals, err)) != MC_OK ||
         (st = read_dset(r, MC_SEG_SEQS, pos, m, r->seqs, err)) != MC_OK ||
         (st = read_dset(r, MC_SEG_KINDS, pos, m, r->kinds, err)) != MC_OK)
         return st;
-    r->keys.n = kbytes;
-    r->values.n = vbytes;
+    r->win.n = kbytes + vbytes + 2;
     r->wstart = pos;
     r->wn = m;
     if ((st = check_window(r, err)) != MC_OK)
@@ -280,12 +368,12 @@ static mc_status refill(mc_seg_reader *r, mc_err *err)
 mc_status mc_seg_reader_next(mc_seg_reader *r, mc_item *item, bool *eof, mc_err *err)
 {
     *eof = false;
-    if (r->pos >= r->attrs.nitems) {
+    if (r->pos >= r->end) {
         *eof = true;
         return MC_OK;
     }
     if (r->pos < r->wstart || r->pos >= r->wstart + r->wn) {
-        mc_status st = refill(r, err);
+        mc_status st = refill(r, false, err);
         if (st != MC_OK)
             return st;
     }
@@ -312,7 +400,10 @@ static mc_status read_key(mc_seg_reader *r, uint64_t i, mc_buf *buf, mc_err *err
     return read_dset(r, MC_SEG_KEYS, off[0], buf->n, buf->p, err);
 }
 
-mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_len, mc_err *err)
+/* *AT = the first item whose key is >= KEY (AFTER: > KEY), by a binary
+ * search of the file. */
+static mc_status search_file(mc_seg_reader *r, const uint8_t *key, size_t key_len, bool after, uint64_t *at,
+                             mc_err *err)
 {
     mc_status st = MC_OK;
     mc_buf probe = {0};
@@ -321,17 +412,79 @@ mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_le
         uint64_t mid = lo + (hi - lo) / 2;
         if ((st = read_key(r, mid, &probe, err)) != MC_OK)
             goto cleanup;
-        if (mc_key_cmp(probe.p, probe.n, key, key_len) < 0)
+        int c = mc_key_cmp(probe.p, probe.n, key, key_len);
+        if (c < 0 || (after && c == 0))
             lo = mid + 1;
         else
             hi = mid;
     }
-    r->pos = lo;
-    r->wstart = r->wn = 0;   /* next() refills at pos */
-    r->has_prev = false;
+    *at = lo;
 cleanup:
     mc_buf_free(&probe);
     return st;
+}
+
+mc_status mc_seg_reader_seek(mc_seg_reader *r, const uint8_t *key, size_t key_len, mc_err *err)
+{
+    if (r->loaded) {
+        /* In memory: the first loaded item >= KEY (the load began at or
+         * after the range's low end, so nothing before the window). */
+        uint64_t lo = 0, hi = r->wn;
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            mc_item it = window_item(r, mid);
+            if (mc_key_cmp(it.key, it.key_len, key, key_len) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        r->pos = r->wstart + lo;
+        return MC_OK;
+    }
+    uint64_t at = 0;
+    mc_status st = search_file(r, key, key_len, false, &at, err);
+    if (st != MC_OK)
+        return st;
+    r->pos = at;
+    r->wstart = r->wn = 0;   /* next() refills at pos */
+    r->has_prev = false;
+    return MC_OK;
+}
+
+uint64_t mc_seg_reader_data_bytes(const mc_seg_reader *r)
+{
+    return r->lens[MC_SEG_KEYS] + r->lens[MC_SEG_VALUES];
+}
+
+/* Closes the file and everything of it the reader held. */
+static void release_file(mc_seg_reader *r)
+{
+    for (int d = 0; d < MC_SEG_NDSETS; d++) {
+        mc_h5_col_free(&r->cols[d]);
+        mc_h5_dset_close(&r->dsets[d]);
+    }
+    mc_h5_close(&r->file);
+}
+
+mc_status mc_seg_reader_load(mc_seg_reader *r, const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len,
+                             mc_err *err)
+{
+    uint64_t first = 0, end = r->attrs.nitems;
+    mc_status st;
+    if ((lo && (st = search_file(r, lo, lo_len, false, &first, err)) != MC_OK) ||
+        (hi && (st = search_file(r, hi, hi_len, true, &end, err)) != MC_OK))
+        return st;
+    r->pos = first;
+    r->end = end > first ? end : first;
+    r->wstart = first;
+    r->wn = 0;
+    r->has_prev = false;
+    if (r->end > first && (st = refill(r, true, err)) != MC_OK)
+        return st;
+    mc_buf_free(&r->old_win);
+    release_file(r);
+    r->loaded = true;
+    return MC_OK;
 }
 
 void mc_seg_reader_close(mc_seg_reader **rp)
@@ -340,15 +493,9 @@ void mc_seg_reader_close(mc_seg_reader **rp)
         return;
     mc_seg_reader *r = *rp;
     *rp = NULL;
-    for (int d = 0; d < MC_SEG_NDSETS; d++) {
-        mc_h5_col_free(&r->cols[d]);
-        mc_h5_dset_close(&r->dsets[d]);
-    }
-    mc_h5_close(&r->file);
-    mc_buf_free(&r->keys);
-    mc_buf_free(&r->values);
-    mc_buf_free(&r->old_keys);
-    mc_buf_free(&r->old_values);
+    release_file(r);
+    mc_buf_free(&r->win);
+    mc_buf_free(&r->old_win);
     mc_buf_free(&r->prev_key);
     free(r->koff);
     free(r->voff);

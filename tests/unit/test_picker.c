@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "picker.h"
+#include "segment_mem.h"
 
 static uint64_t rng_state;
 
@@ -547,6 +548,69 @@ static void test_l0_batch_bounds(void **state)
     mc_manifest_destroy(&m);
 }
 
+/* Sum of what a request's inputs cost a worker. */
+static uint64_t request_cost(const mc_request *r)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < r->ninputs; i++)
+        sum += mc_merge_input_cost(&r->inputs[i]);
+    return sum;
+}
+
+/* The width of one merge by memory, with the reader's own figure
+ * (segment_mem.h): 30 overlapping large level-0 segments (streamed: the
+ * most an input costs) under a budget of 20 such inputs are a round of the
+ * merge tree taking what the final pass must shed (30 - 20 + 20/8 = 12.5,
+ * so 13), within the budget; under a budget of 40 they are one pass, with
+ * as many level-1 lowers as the rest of the budget holds at the most an
+ * input costs (10, sticky past them). Small segments cost their loaded bytes, less than a
+ * large one, so 30 of them fit a budget of 20 large inputs. */
+static void test_l0_memory_width(void **state)
+{
+    (void)state;
+    const uint64_t big = 10000000, small = 1000, max = mc_seg_input_mem_max();
+    mc_seg_meta probe = {.nitems = big, .bytes = big};
+    assert_int_equal(mc_merge_input_cost(&probe), max);
+    assert_int_equal(mc_merge_input_cost(&probe), mc_seg_input_mem(big, big));
+    probe.nitems = probe.bytes = small;
+    assert_true(mc_merge_input_cost(&probe) >= small);
+    assert_true(mc_merge_input_cost(&probe) < max / 100);
+
+    for (int shape = 0; shape < 3; shape++) {
+        uint64_t bytes = shape == 2 ? small : big;
+        mc_manifest *m = new_manifest(2, 1, 4, 100);
+        for (uint64_t i = 0; i < 30; i++)
+            add(m, 1 + i, 0, i, 5000 + i, bytes, 0, 100 + 20 * i);
+        for (uint64_t j = 0; j < 30; j++)
+            add(m, 100 + j, 1, 100 + j * 100, 150 + j * 100, 1, 0, 1);   /* level 1 within its limit */
+        mc_picker_opts opts = {.mem_budget = (shape == 1 ? 40 : 20) * max, .max_fds = 1000};
+        mc_picker *p = NULL;
+        assert_int_equal(mc_picker_create(m, &opts, &p, NULL), MC_OK);
+        mc_request *a = NULL;
+        assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
+        assert_non_null(a);
+        if (shape == 0) {
+            assert_int_equal(a->nuppers, 13);
+            assert_int_equal(a->ninputs, 13);
+            assert_int_equal(a->out_level, 0);
+        } else if (shape == 1) {
+            assert_int_equal(a->nuppers, 30);
+            assert_int_equal(a->ninputs, 30 + 10);
+            assert_int_equal(a->out_level, 1);
+            assert_true(a->flags & MC_REQ_STICKY);
+        } else {
+            assert_int_equal(a->nuppers, 30);
+            assert_int_equal(a->out_level, 1);
+        }
+        assert_true(request_cost(a) <= opts.mem_budget);
+        mc_picker_release(p, a);
+        mc_request_clear(a);
+        free(a);
+        mc_picker_destroy(&p);
+        mc_manifest_destroy(&m);
+    }
+}
+
 /* Sticky: more lowers overlap than fanout + 1. */
 static void test_sticky(void **state)
 {
@@ -695,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_l0_overlapping_together),
         cmocka_unit_test(test_l0_batches),
         cmocka_unit_test(test_l0_batch_bounds),
+        cmocka_unit_test(test_l0_memory_width),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_moves),
         cmocka_unit_test(test_guards),
