@@ -82,6 +82,9 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=D
     #   test_commands/np4, test_add_edges/np4
     #                            argument handling and add's checks run on
     #                            every rank alike: np1 covers them
+    #   test_compact_10k_l0      10,000 segments: the same script and code
+    #                            paths as test_compact_many_l0 (300 to 1,200
+    #                            segments), which runs here at 2 and 4 ranks
     #   test_many_l0/np1         10,000 files under ulimit -n: its reader code
     #                            (view.c, runfile.c) runs under ASan in
     #                            unit/test_view with more than 64 level-0
@@ -90,7 +93,7 @@ if cmake -S . -B build-asan -DMC_SANITIZE=ON -DMC_WERROR=ON -DCMAKE_BUILD_TYPE=D
     ASAN_SKIP+='^mpi/test_full_disk/np4$|^mpi/test_bad_input/np2$|^mpi/test_store_damage/np2$|'
     ASAN_SKIP+='^mpi/test_add_hostile/np2$|'
     ASAN_SKIP+='^mpi/test_compact_stress/np2$|^mpi/test_compact_faults/np2$|^mpi/test_gen_verify/np2$|'
-    ASAN_SKIP+='^mpi/test_commands/np4$|^mpi/test_add_edges/np4$|^mpi/test_many_l0/np1$'
+    ASAN_SKIP+='^mpi/test_commands/np4$|^mpi/test_add_edges/np4$|^mpi/test_many_l0/np1$|test_compact_10k_l0'
     phase "ctest under ASan/UBSan: MPI tests (1, 2, 3 and 4 ranks), interop tests"
     (cd build-asan &&
         ASAN_OPTIONS=detect_leaks=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:exitcode=87 \
