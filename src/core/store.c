@@ -107,14 +107,11 @@ mc_status mc_store_remove_dropped_segment(const char *store, uint64_t segno, mc_
 
 mc_status mc_store_remove_segment(const char *store, uint64_t segno, mc_err *err)
 {
+    mc_status st = mc_store_remove_dropped_segment(store, segno, err);
+    if (st != MC_OK)
+        return st;
     char path[MC_PATH_MAX + 8];
     mc_store_seg_path(store, segno, path);
-    mc_status st = mc_fault_check("seg_unlink", segno, path, err);
-    if (st != MC_OK)
-        return st;
-    st = unlink_if_there(path, err);
-    if (st != MC_OK)
-        return st;
     strcat(path, ".tmp");
     return unlink_if_there(path, err);
 }
