@@ -151,7 +151,7 @@ static bool guard_covers(const mc_request *req, const titem *t)
     for (size_t i = 0; i < req->nguards; i++) {
         const mc_guard *g = &req->guards[i];
         if (mc_key_cmp(g->lo.p, g->lo.len, t->key, t->key_len) <= 0 &&
-            mc_key_cmp(t->key, t->key_len, g->hi.p, g->hi.len) <= 0 && g->min_seq < t->seq)
+            mc_key_cmp(t->key, t->key_len, g->hi.p, g->hi.len) <= 0 && g->min_seq <= t->seq)
             return true;
     }
     return false;
