@@ -29,6 +29,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "manifest_base.h"
 #include "manifest_io.h"
 #include "sched.h"
 #include "store.h"
@@ -431,6 +432,7 @@ int main(int argc, char **argv)
         mc_json_u64(&j, "commits", S.s.commits);
         mc_json_f64(&j, "commit_seconds_max", S.commit_max);
         mc_json_f64(&j, "commit_seconds_total", S.commit_total);
+        mc_json_u64(&j, "background_bases", mc_manifest_base_installed(S.m));
         mc_json_f64(&j, "compactions_per_second_without_commits",
                     wall > S.commit_total ? (double)S.compactions / (wall - S.commit_total) : 0.0);
         mc_json_f64(&j, "pick_seconds_max", S.pick_max);

@@ -150,32 +150,46 @@ static bool read_until_eof(int fd, int64_t stall_ms, mc_buf *in, mc_status *st, 
     }
 }
 
+/* A pipe and a child: in the child (*PID 0, set up) FDS[1] is the write
+ * end; in the parent FDS[0] is the read end. Each side closed the other. */
+static mc_status fork_child(int fds[2], pid_t *pid, mc_err *err)
+{
+    if (pipe(fds) != 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "pipe: %s", strerror(e));
+    }
+    pid_t parent = getpid();
+    *pid = fork();
+    if (*pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return mc_err_set(err, mc_status_from_errno(e), e, "fork: %s", strerror(e));
+    }
+    if (*pid == 0) {
+        close(fds[0]);
+        child_setup(parent);
+    } else {
+        close(fds[1]);
+    }
+    return MC_OK;
+}
+
 mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isolate_outcome *outcome,
                          int *signo, mc_buf *reply, mc_err *err)
 {
     *outcome = MC_ISOLATE_CRASHED;
     *signo = 0;
     int fds[2];
-    if (pipe(fds) != 0) {
-        int e = errno;
-        return mc_err_set(err, mc_status_from_errno(e), e, "pipe: %s", strerror(e));
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(fds[0]);
-        close(fds[1]);
-        return mc_err_set(err, mc_status_from_errno(e), e, "fork: %s", strerror(e));
-    }
+    pid_t pid;
+    mc_status fst = fork_child(fds, &pid, err);
+    if (fst != MC_OK)
+        return fst;
     if (pid == 0) {
-        close(fds[0]);
-        child_setup(parent);
         mc_isolate_child child = {.fd = fds[1], .replied = false, .last_alive = now_coarse()};
         fn(arg, &child);
         _exit(0);
     }
-    close(fds[1]);
     mc_buf in = {0};
     mc_status st = MC_OK;
     bool eof = read_until_eof(fds[0], stall_ms ? (int64_t)stall_ms : 1, &in, &st, err);
@@ -200,4 +214,61 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
     }
     mc_buf_free(&in);
     return st;
+}
+
+/* ---- background jobs ---- */
+
+mc_status mc_isolate_spawn(mc_isolate_job_fn fn, void *arg, mc_isolate_job *job, mc_err *err)
+{
+    int fds[2];
+    pid_t pid;
+    mc_status st = fork_child(fds, &pid, err);
+    if (st != MC_OK)
+        return st;
+    if (pid == 0) {
+        if (fn(arg))
+            put_all(fds[1], "k", 1);
+        _exit(0);
+    }
+    job->pid = (int)pid;
+    job->fd = fds[0];
+    return MC_OK;
+}
+
+/* Reaps the ended child and reads its verdict. */
+static bool job_end(mc_isolate_job *job)
+{
+    int status;
+    while (waitpid((pid_t)job->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    char b = 0;
+    ssize_t r;
+    while ((r = read(job->fd, &b, 1)) < 0 && errno == EINTR)
+        ;
+    close(job->fd);
+    *job = (mc_isolate_job){0};
+    return r == 1 && b == 'k';
+}
+
+bool mc_isolate_reap(mc_isolate_job *job, bool wait, bool *ok)
+{
+    *ok = false;
+    if (!job->pid)
+        return false;
+    if (!wait) {
+        /* The pipe's write end closes when the child ends (or execs: never). */
+        struct pollfd pfd = {.fd = job->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) <= 0)
+            return false;
+    }
+    *ok = job_end(job);
+    return true;
+}
+
+void mc_isolate_kill(mc_isolate_job *job)
+{
+    if (!job->pid)
+        return;
+    kill((pid_t)job->pid, SIGKILL);
+    job_end(job);
 }

@@ -57,4 +57,23 @@ void mc_isolate_reply(mc_isolate_child *child, const void *data, size_t len);
 mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isolate_outcome *outcome,
                          int *signo, mc_buf *reply, mc_err *err);
 
+/* A background child: mc_isolate_spawn() forks a child set up as above
+ * (default signal actions, death with the parent, _exit) that runs
+ * FN(ARG) while the caller goes on; FN returns true on success. The caller
+ * owns the job until mc_isolate_reap() reports it ended or
+ * mc_isolate_kill() ends it: both reap the child and close its pipe. The
+ * same requirements on FN as for mc_isolate_run. */
+typedef bool (*mc_isolate_job_fn)(void *arg);
+typedef struct mc_isolate_job {
+    int pid;   /* 0: none */
+    int fd;    /* the child writes one byte on success, then ends */
+} mc_isolate_job;
+mc_status mc_isolate_spawn(mc_isolate_job_fn fn, void *arg, mc_isolate_job *job, mc_err *err);
+/* True when JOB's child has ended (WAIT: blocks until it has); then *OK
+ * says whether FN succeeded and JOB is reset. Success is the byte the
+ * child wrote, not its exit status (valgrind may change that). */
+bool mc_isolate_reap(mc_isolate_job *job, bool wait, bool *ok);
+/* Kills the child (SIGKILL), reaps it and resets JOB; no-op for none. */
+void mc_isolate_kill(mc_isolate_job *job);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "ivtree.h"
+#include "manifest_base.h"
 #include "manifest_journal.h"
 #include "mix.h"
 
@@ -391,6 +392,7 @@ void mc_manifest_destroy(mc_manifest **pm)
     }
     mc_ivtree_fini(&m->l0);
     free(m->hash);
+    mc_manifest_base_cancel(m);
     mc_journal_free(&m->journal);
     free(m);
     *pm = NULL;

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "fault.h"
 #include "h5util.h"
+#include "manifest_base.h"
 #include "manifest_journal.h"
 #include "store.h"
 
@@ -69,6 +70,13 @@ static uint64_t chunk_for(uint64_t len)
 static void manifest_name(uint64_t generation, char *out, size_t len)
 {
     snprintf(out, len, "manifest/%016llx.h5", ull(generation));
+}
+
+void mc_manifest_file_path(const char *store, uint64_t generation, char *out, size_t len)
+{
+    char name[40];
+    manifest_name(generation, name, sizeof name);
+    snprintf(out, len, "%s/%s", store, name);
 }
 
 /* ---- CURRENT ---- */
@@ -742,6 +750,12 @@ cleanup:
     return st;
 }
 
+mc_status mc_manifest_write_base(const char *path, const mc_manifest *m, mc_err *err)
+{
+    plan pl = {.generation = mc_manifest_generation(m), .epoch = mc_manifest_content_epoch(m)};
+    return write_manifest(path, m, &pl, err);
+}
+
 static mc_status rename_file(const char *from, const char *to, mc_err *err)
 {
     if (rename(from, to) != 0)
@@ -763,8 +777,13 @@ static uint64_t chain_head(const mc_journal *j)
  * replaces (*NPOP of them), so that the sizes along the chain at least
  * double towards the base and the chain stays O(log n) files long. When
  * the edit would cover more than half the store, or the chain would grow
- * past MC_MANIFEST_CHAIN_MAX, a base is written instead (*TOUCHED NULL). */
-static mc_status plan_commit(mc_manifest *m, plan *pl, mc_touch **touched, size_t *npop, mc_err *err)
+ * past MC_MANIFEST_CHAIN_MAX, a base is written instead (*TOUCHED NULL).
+ * With background bases (manifest_base.h) folding stops at
+ * MC_MANIFEST_BASE_MERGE_MAX entries and at the edit a child is making a
+ * base of; a full chain then waits for that child rather than writing a
+ * base here. */
+static mc_status plan_commit(const char *store, mc_manifest *m, plan *pl, mc_touch **touched, size_t *npop,
+                             mc_err *err)
 {
     mc_journal *j = mc_manifest_journal(m);
     *touched = NULL;
@@ -774,6 +793,8 @@ static mc_status plan_commit(mc_manifest *m, plan *pl, mc_touch **touched, size_
     pl->ntouched = 0;
     if (chain_head(j) != mc_manifest_generation(m) || chain_head(j) == 0)
         return MC_OK;
+    size_t merge_max = mc_manifest_base_merge_max(m);
+    uint64_t keep = mc_manifest_base_pending(m);   /* never folded away while its base is written */
     size_t n = j->npending;
     mc_touch *t = malloc((n ? n : 1) * sizeof *t);
     if (!t)
@@ -782,8 +803,10 @@ static mc_status plan_commit(mc_manifest *m, plan *pl, mc_touch **touched, size_
         memcpy(t, j->pending, n * sizeof *t);
     mc_touch_sort_unique(t, &n);
     size_t pop = 0;
-    while (pop < j->nfiles && j->files[j->nfiles - 1 - pop].n <= 2 * n) {
+    while (pop < j->nfiles) {
         const mc_edit_file *f = &j->files[j->nfiles - 1 - pop];
+        if (f->n > 2 * n || (merge_max != SIZE_MAX && n + f->n > merge_max) || f->generation <= keep)
+            break;
         mc_touch *u = NULL;
         mc_status st = mc_touch_union(f->t, f->n, t, n, &u, &n, err);
         free(t);
@@ -798,6 +821,8 @@ static mc_status plan_commit(mc_manifest *m, plan *pl, mc_touch **touched, size_
     }
     if (j->nfiles - pop + 1 > MC_MANIFEST_CHAIN_MAX) {
         free(t);
+        if (keep && mc_manifest_base_collect(store, m, true))
+            return plan_commit(store, m, pl, touched, npop, err);   /* the chain is short again */
         return MC_OK;
     }
     /* Keep only what the file names: live segments and removals. */
@@ -873,8 +898,11 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     uint64_t epoch = mc_manifest_content_epoch(m);
     plan pl = {.generation = gen,
                .epoch = epoch == 0 || mc_manifest_content_changed(m) ? epoch + 1 : epoch};
-    if ((st = plan_commit(m, &pl, &touched, &npop, err)) != MC_OK)
+    mc_manifest_base_collect(store, m, false);   /* a finished background base joins the chain */
+    if ((st = plan_commit(store, m, &pl, &touched, &npop, err)) != MC_OK)
         return st;
+    if (!pl.parent)
+        mc_manifest_base_cancel(m);   /* this base replaces the whole chain */
     manifest_name(gen, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s", store, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -911,6 +939,7 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err)
     }
     /* The commit is complete: a failure to delete only leaves an orphan. */
     remove_generations(store, obsolete, nobsolete);
+    mc_manifest_base_after_switch(store, m);
 cleanup:
     if (st != MC_OK) {
         unlink(tmp);

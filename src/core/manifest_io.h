@@ -13,7 +13,10 @@
  * manifest_journal.h), folded with the newest edits of at most twice its
  * size, so a commit costs O(changes) amortized and the chain stays
  * O(log n) files; when an edit would cover more than half the store, a new
- * base is written. Version-1 files (always a full list) are read as bases.
+ * base is written. On large stores bases are written by a child process
+ * instead and renamed over the edit they replace (manifest_base.h), so no
+ * commit costs O(store). Version-1 files (always a full list) are read as
+ * bases.
  *
  * Commit protocol (LevelDB's SetCurrentFile plus the directory fsync):
  * generation+1 -> write manifest/G.h5.tmp -> fsync -> rename -> fsync
@@ -48,6 +51,11 @@ mc_status mc_manifest_commit(const char *store, mc_manifest *m, mc_err *err);
 /* The generations whose files make up generation HEAD's manifest, base
  * first (*OUT malloc'ed, *N entries): what the orphan sweep keeps. */
 mc_status mc_manifest_chain_read(const char *store, uint64_t head, uint64_t **out, size_t *n, mc_err *err);
+/* STORE/manifest/GGGGGGGGGGGGGGGG.h5 into OUT (LEN >= MC_PATH_MAX). */
+void mc_manifest_file_path(const char *store, uint64_t generation, char *out, size_t len);
+/* Writes M as a base of its generation (parent 0, its content epoch) to
+ * PATH: complete, fsynced and closed (manifest_base.h). */
+mc_status mc_manifest_write_base(const char *path, const mc_manifest *m, mc_err *err);
 /* Reads CURRENT: the generation it names. */
 mc_status mc_manifest_current_generation(const char *store, uint64_t *generation, mc_err *err);
 

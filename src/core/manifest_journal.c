@@ -43,6 +43,8 @@ void mc_journal_reset(mc_journal *j, uint64_t base_generation)
 void mc_journal_free(mc_journal *j)
 {
     free_files(j);
+    free(j->bg.stale);
+    free(j->bg.tmp);
     free(j->files);
     free(j->pending);
     memset(j, 0, sizeof *j);
@@ -69,6 +71,37 @@ void mc_journal_pop(mc_journal *j)
     if (!j->nfiles)
         return;
     free(j->files[--j->nfiles].t);
+}
+
+size_t mc_journal_before(const mc_journal *j, uint64_t generation)
+{
+    if (!j->tracking || j->lost)
+        return 0;
+    for (size_t i = 0; i < j->nfiles; i++)
+        if (j->files[i].generation == generation)
+            return i + 1;
+    return 0;
+}
+
+void mc_journal_rebase(mc_journal *j, uint64_t generation, uint64_t *dropped)
+{
+    size_t at = mc_journal_before(j, generation) - 1;
+    dropped[0] = j->base_generation;
+    for (size_t i = 0; i < at; i++)
+        dropped[i + 1] = j->files[i].generation;
+    for (size_t i = 0; i <= at; i++)
+        free(j->files[i].t);
+    memmove(j->files, j->files + at + 1, (j->nfiles - at - 1) * sizeof *j->files);
+    j->nfiles -= at + 1;
+    j->base_generation = generation;
+}
+
+size_t mc_journal_edit_entries(const mc_journal *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->nfiles; i++)
+        n += j->files[i].n;
+    return n;
 }
 
 static int touch_cmp(const void *a, const void *b)

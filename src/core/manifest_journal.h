@@ -14,6 +14,7 @@
 #ifndef MC_MANIFEST_JOURNAL_H
 #define MC_MANIFEST_JOURNAL_H
 
+#include "isolate.h"
 #include "mpicompact.h"
 
 typedef struct mc_touch {
@@ -28,6 +29,19 @@ typedef struct mc_edit_file {
     size_t n;
 } mc_edit_file;
 
+/* A new base of the chain written in the background (manifest_base.h). */
+typedef struct mc_journal_bg {
+    size_t min_segments;   /* live segments from which it is used; 0: never */
+    size_t merge_max;      /* most entries commits fold edits into meanwhile */
+    mc_isolate_job job;    /* the child writing it (job.pid 0: none) */
+    uint64_t generation;   /* the committed generation it is a base of */
+    uint64_t retry_after;  /* after a failed child, none before this generation */
+    char *tmp;             /* the child's file (malloc'ed) while it runs */
+    uint64_t installed;    /* bases installed so far */
+    uint64_t *stale;       /* files an installed base left out of the chain, until a child removed them */
+    size_t nstale;
+} mc_journal_bg;
+
 typedef struct mc_journal {
     bool tracking;             /* the chain describes the committed generation */
     bool lost;                 /* a change went unrecorded: the next commit writes a base */
@@ -36,6 +50,7 @@ typedef struct mc_journal {
     size_t nfiles, fcap;
     mc_touch *pending;         /* changes since the last commit */
     size_t npending, pcap;
+    mc_journal_bg bg;          /* kept by mc_journal_reset, freed by mc_journal_free */
 } mc_journal;
 
 /* Records a change to SEGNO (no-op unless tracking). Out of memory sets lost. */
@@ -47,6 +62,15 @@ void mc_journal_free(mc_journal *j);
 mc_status mc_journal_push(mc_journal *j, uint64_t generation, mc_touch *t, size_t n, mc_err *err);
 /* Frees and removes the newest edit file. */
 void mc_journal_pop(mc_journal *j);
+/* How many files of the chain (the base and edits) come before its edit
+ * GENERATION, or 0 when GENERATION is not an edit of a tracked chain. */
+size_t mc_journal_before(const mc_journal *j, uint64_t generation);
+/* Edit GENERATION (mc_journal_before > 0) became a base of the same
+ * content: the chain now starts there. DROPPED (mc_journal_before entries)
+ * gets the generations that left the chain. */
+void mc_journal_rebase(mc_journal *j, uint64_t generation, uint64_t *dropped);
+/* Entries listed by the chain's edit files, in all. */
+size_t mc_journal_edit_entries(const mc_journal *j);
 
 /* Sorts T by segno and keeps the first-noted entry of each segno. */
 void mc_touch_sort_unique(mc_touch *t, size_t *n);

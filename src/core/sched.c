@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "err.h"
+#include "manifest_base.h"
 #include "manifest_io.h"
+#include "parse.h"
 #include "split.h"
 #include "store.h"
 
@@ -87,7 +89,16 @@ mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc
      * twice the store, so that the segno index does not double (a rehash of
      * the whole store) inside an apply; 16 bytes a slot, slots >= 2x count. */
     size_t n = mc_manifest_count(m);
+    uint64_t bg_min = MC_MANIFEST_BASE_MIN_DEFAULT;
     mc_status st = mc_manifest_reserve(m, n > SIZE_MAX / 4 ? n : 2 * n, err);
+    const char *env = getenv("MPICOMPACT_MANIFEST_BG_MIN");
+    if (st == MC_OK && env)
+        st = mc_parse_u64("MPICOMPACT_MANIFEST_BG_MIN", env, &bg_min, err);
+    s->commit_interval = MC_SCHED_COMMIT_INTERVAL;
+    if (st == MC_OK && (env = getenv("MPICOMPACT_COMMIT_INTERVAL")) != NULL)
+        st = mc_parse_seconds("MPICOMPACT_COMMIT_INTERVAL", env, &s->commit_interval, err);
+    if (st == MC_OK)
+        mc_manifest_base_enable(m, bg_min > SIZE_MAX ? SIZE_MAX : (size_t)bg_min, 0);
     if (st == MC_OK)
         st = mc_picker_create(m, popts, &s->picker, err);
     if (st == MC_OK && (st = mc_remover_create(store, MC_REMOVER_CAPACITY, &s->remover, err)) != MC_OK)
@@ -97,6 +108,7 @@ mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc
 
 void mc_sched_fini(mc_sched *s)
 {
+    mc_manifest_base_cancel(s->m);   /* a base not yet in the chain is not worth the wait */
     if (s->remover) {
         mc_remover_drain(s->remover);
         mc_remover_collect(s->remover, s->log, s->log_ctx);
@@ -259,7 +271,7 @@ bool mc_sched_commit_due(const mc_sched *s, double now, bool force)
 {
     if (!s->dirty)
         return false;
-    return force || s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES || now - s->last_commit >= MC_SCHED_COMMIT_INTERVAL;
+    return force || s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES || now - s->last_commit >= s->commit_interval;
 }
 
 mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err)

@@ -27,7 +27,7 @@
 #include "picker.h"
 #include "remover.h"
 
-#define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits */
+#define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits (MPICOMPACT_COMMIT_INTERVAL) */
 #define MC_SCHED_COMMIT_MAX_DELETES 4096  /* queued input deletions that force a commit */
 #define MC_SCHED_MAX_SLICES 64            /* most slices one compaction is cut into */
 
@@ -43,6 +43,7 @@ typedef struct mc_sched {
     bool dry;               /* the picker had nothing: ask again after a change */
     uint64_t moves_seen;
     double last_commit;     /* caller's clock */
+    double commit_interval; /* seconds */
     uint64_t commits;       /* commits that switched CURRENT */
     uint64_t slices;        /* slices of the units cut in more than one */
     void (*log)(void *ctx, const mc_err *err);   /* failed removals; may be NULL */
@@ -50,7 +51,10 @@ typedef struct mc_sched {
 } mc_sched;
 
 /* Borrows STORE and M (both outlive S). LOG may be NULL; it is called on
- * the caller's thread only (the remover's failures are handed over). */
+ * the caller's thread only (the remover's failures are handed over).
+ * Test switches from the environment: MPICOMPACT_COMMIT_INTERVAL (seconds
+ * between group commits, more than 0; default MC_SCHED_COMMIT_INTERVAL)
+ * and MPICOMPACT_MANIFEST_BG_MIN (manifest_base.h). */
 mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc_picker_opts *popts,
                         void (*log)(void *ctx, const mc_err *err), void *log_ctx, mc_err *err);
 /* Waits until the inputs dropped by commits are unlinked (failures logged),
@@ -85,7 +89,7 @@ mc_status mc_sched_apply(mc_sched *s, mc_unit *u, mc_compact_stats *stats, mc_er
 /* Picker moves since the last call (they make the manifest dirty). */
 uint64_t mc_sched_note_moves(mc_sched *s);
 /* A commit is due at time NOW: dirty and (FORCE, or many deletes queued, or
- * MC_SCHED_COMMIT_INTERVAL since the last one). */
+ * the commit interval since the last one). */
 bool mc_sched_commit_due(const mc_sched *s, double now, bool force);
 /* Commits the manifest (mc_manifest_commit), then hands the queued inputs
  * to the remover (unlinked in the background; failures logged at a later

@@ -185,6 +185,11 @@ class Harness:
                          "OMPI_MCA_mpi_yield_when_idle": "1", "OMPI_MCA_ess_singleton_isolated": "1",
                          "OMPI_MCA_rmaps_base_oversubscribe": "1", "HDF5_USE_FILE_LOCKING": "FALSE",
                          "MPICOMPACT_FAULT": ""})
+        # Manifest bases written by a child process from the first segment
+        # (src/core/manifest_base.h): kills and power losses also land while
+        # a child writes one and while a commit renames it into place.
+        self.env["MPICOMPACT_MANIFEST_BG_MIN"] = "1"
+        self.env["MPICOMPACT_COMMIT_INTERVAL"] = "0.02"   # many commits a run
         # Open MPI's session directories of our own: isolated singletons all
         # use job family 0, and two of them (ours and another test's) racing
         # on one /tmp/ompi.HOST.UID/jf.0 fail in MPI_Init.

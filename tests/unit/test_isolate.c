@@ -131,6 +131,66 @@ static void progress_keeps_it_alive(void **state)
     mc_buf_free(&reply);
 }
 
+/* ---- background jobs ---- */
+
+static bool job_succeeds(void *arg)
+{
+    (void)arg;
+    return true;
+}
+
+static bool job_fails(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static bool job_crashes(void *arg)
+{
+    (void)arg;
+    raise(SIGSEGV);
+    return true;
+}
+
+static bool job_sleeps(void *arg)
+{
+    (void)arg;
+    sleep(60);
+    return true;
+}
+
+/* A background job's verdict is what FN returned; a crash is a failure;
+ * a running job is not reaped without WAIT, and a kill ends it at once. */
+static void background_jobs(void **state)
+{
+    (void)state;
+    mc_err err;
+    mc_isolate_job job = {0};
+    bool ok = false;
+    assert_false(mc_isolate_reap(&job, true, &ok));   /* none */
+    assert_int_equal(mc_isolate_spawn(job_succeeds, NULL, &job, &err), MC_OK);
+    assert_true(job.pid > 0);
+    assert_true(mc_isolate_reap(&job, true, &ok));
+    assert_true(ok);
+    assert_int_equal(job.pid, 0);
+    assert_int_equal(mc_isolate_spawn(job_fails, NULL, &job, &err), MC_OK);
+    assert_true(mc_isolate_reap(&job, true, &ok));
+    assert_false(ok);
+    assert_int_equal(mc_isolate_spawn(job_crashes, NULL, &job, &err), MC_OK);
+    assert_true(mc_isolate_reap(&job, true, &ok));
+    assert_false(ok);
+    assert_int_equal(mc_isolate_spawn(job_sleeps, NULL, &job, &err), MC_OK);
+    pid_t pid = (pid_t)job.pid;
+    assert_false(mc_isolate_reap(&job, false, &ok));
+    assert_int_equal(job.pid, pid);
+    time_t t0 = time(NULL);
+    mc_isolate_kill(&job);
+    assert_true(time(NULL) - t0 < 30);
+    assert_int_equal(job.pid, 0);
+    assert_int_equal(kill(pid, 0), -1);   /* reaped: no such process */
+    mc_isolate_kill(&job);                /* none: a no-op */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +198,7 @@ int main(void)
         cmocka_unit_test(crash_is_reported),
         cmocka_unit_test(silence_is_stopped),
         cmocka_unit_test(progress_keeps_it_alive),
+        cmocka_unit_test(background_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

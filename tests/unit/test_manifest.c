@@ -5,18 +5,23 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
 #include "h5util.h"
 #include "manifest.h"
+#include "manifest_base.h"
 #include "manifest_io.h"
+#include "manifest_journal.h"
 #include "store.h"
 
 /* ---- seeded randomness ---- */
@@ -737,6 +742,183 @@ static void test_io_incremental(void **state)
     mc_manifest_destroy(&m);
 }
 
+
+/* Whether GEN is one of the files an installed background base left out of
+ * the chain (the next child removes them). */
+static bool is_stale(mc_manifest *m, uint64_t gen)
+{
+    const mc_journal_bg *bg = &mc_manifest_journal(m)->bg;
+    for (size_t i = 0; i < bg->nstale; i++)
+        if (bg->stale[i] == gen)
+            return true;
+    return false;
+}
+
+/* With background bases: every file in STORE/manifest/ is of the committed
+ * chain, or left out of it by an installed base and not yet removed, or
+ * the running child's temporary (and of those, only the last). Returns
+ * the chain's length. */
+static size_t check_manifest_dir_bg(const char *store, mc_manifest *m)
+{
+    mc_err err;
+    uint64_t gen = 0, *chain = NULL;
+    size_t n = 0;
+    assert_int_equal(mc_manifest_current_generation(store, &gen, &err), MC_OK);
+    assert_int_equal(mc_manifest_chain_read(store, gen, &chain, &n, &err), MC_OK);
+    assert_int_equal(chain[0], mc_manifest_journal(m)->base_generation);
+    char dir[700], tmpname[64];
+    snprintf(dir, sizeof dir, "%s/manifest", store);
+    snprintf(tmpname, sizeof tmpname, "%016llx.h5.base.tmp", (unsigned long long)mc_manifest_base_pending(m));
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] == '.')
+            continue;
+        if ((mc_manifest_base_pending(m) && strcmp(de->d_name, tmpname) == 0) || de->d_type == DT_DIR)
+            continue;   /* the child's file; the failing store's directories */
+        uint64_t g = 0;
+        assert_true(mc_parse_hex16(de->d_name, &g));
+        assert_string_equal(de->d_name + 16, ".h5");
+        bool in_chain = false;
+        for (size_t i = 0; i < n; i++)
+            in_chain = in_chain || chain[i] == g;
+        assert_true(in_chain || is_stale(m, g));
+    }
+    closedir(d);
+    free(chain);
+    return n;
+}
+
+/* Background bases (manifest_base.h), on from 1 segment: random batches
+ * committed one after another, now and then waiting for the child; after
+ * every commit loading gives the same manifest and manifest/ holds the
+ * chain plus what the base protocol allows. Bases must get installed, and
+ * a second store whose children all fail must stay correct too (its
+ * chain ends in a base written by a commit). */
+static void run_background_bases(const char *name, bool children_fail)
+{
+    char store[512];
+    mc_err err;
+    mc_manifest *m = NULL, *back = NULL;
+    make_store(name, store, sizeof store);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    mc_manifest_base_enable(m, 1, 0);
+    unsigned levels = mc_manifest_params(m)->levels;
+    for (int i = 0; i < 2000; i++)
+        add_numbered(m, (unsigned)below(levels));
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    if (children_fail)   /* a directory where every child's file would go: H5Fcreate fails */
+        for (uint64_t g = 1; g < 400; g++) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/manifest/%016llx.h5.base.tmp", store, (unsigned long long)g);
+            assert_int_equal(mkdir(path, 0755), 0);
+        }
+    size_t installed = 0, started = 0, longest = 0;
+    for (int round = 0; round < 300; round++) {
+        for (uint64_t i = below(40); i > 0; i--)
+            add_numbered(m, (unsigned)below(levels));
+        for (uint64_t i = below(40); i > 0 && mc_manifest_count(m) > 0; i--)
+            assert_int_equal(mc_manifest_remove(m, random_live(m), &err), MC_OK);
+        if (below(2))
+            assert_int_equal(mc_manifest_relevel(m, random_live(m), (unsigned)below(levels), &err), MC_OK);
+        if (below(3) == 0)
+            mc_manifest_note_content_change(m);
+        uint64_t pending = mc_manifest_base_pending(m);
+        if (pending && below(4) == 0 && mc_manifest_base_collect(store, m, true)) {
+            assert_int_equal(mc_manifest_journal(m)->base_generation, pending);
+            installed++;
+            pending = 0;
+        }
+        assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+        if (pending && !mc_manifest_base_pending(m) && mc_manifest_journal(m)->base_generation == pending)
+            installed++;   /* collected by the commit */
+        started += mc_manifest_base_pending(m) != 0 && mc_manifest_base_pending(m) != pending;
+        assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+        check_same(m, back);
+        assert_int_equal(mc_manifest_content_epoch(back), mc_manifest_content_epoch(m));
+        mc_manifest_destroy(&back);
+        size_t n = check_manifest_dir_bg(store, m);
+        longest = n > longest ? n : longest;
+        assert_true(n <= MC_MANIFEST_CHAIN_MAX + 1);
+    }
+    assert_true(started >= 5);
+    if (children_fail)
+        assert_int_equal(installed, 0);
+    else
+        assert_true(installed >= 3);
+    /* Destroying kills a running child; what is left over is orphans. */
+    mc_manifest_destroy(&m);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    assert_int_equal(mc_store_remove_orphans(store, m, NULL, &err), MC_OK);
+    if (children_fail)
+        for (uint64_t g = 1; g < 400; g++) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/manifest/%016llx.h5.base.tmp", store, (unsigned long long)g);
+            assert_int_equal(rmdir(path), 0);
+        }
+    assert_int_equal(check_manifest_dir(store), mc_manifest_journal(m)->nfiles + 1);
+    mc_manifest_destroy(&m);
+}
+
+static int continue_later(void *arg)
+{
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    kill((pid_t)(intptr_t)arg, SIGCONT);
+    return 0;
+}
+
+/* A chain that reaches MC_MANIFEST_CHAIN_MAX while the child still works
+ * (stopped here) makes the next commit wait for the child and install its
+ * base rather than write one itself. */
+static void test_io_background_chain_full(void)
+{
+    char store[512];
+    mc_err err;
+    mc_manifest *m = NULL, *back = NULL;
+    make_store("bgfull", store, sizeof store);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    mc_manifest_base_enable(m, 1, 1);   /* no folding: one edit a commit */
+    for (int i = 0; i < 500; i++)
+        add_numbered(m, 0);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    mc_journal *j = mc_manifest_journal(m);
+    while (!mc_manifest_base_pending(m)) {
+        add_numbered(m, 1);
+        assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    }
+    uint64_t pending = mc_manifest_base_pending(m);
+    pid_t child = (pid_t)j->bg.job.pid;
+    uint64_t base = j->base_generation;
+    assert_int_equal(kill(child, SIGSTOP), 0);
+    while (j->nfiles < MC_MANIFEST_CHAIN_MAX) {
+        add_numbered(m, 1);
+        assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+        assert_int_equal(mc_manifest_base_pending(m), pending);
+        assert_int_equal(j->base_generation, base);   /* nothing installed yet */
+    }
+    thrd_t t;
+    assert_int_equal(thrd_create(&t, continue_later, (void *)(intptr_t)child), thrd_success);
+    add_numbered(m, 1);
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    thrd_join(t, NULL);
+    assert_int_equal(j->base_generation, pending);
+    assert_true(j->nfiles < MC_MANIFEST_CHAIN_MAX);
+    assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+    check_same(m, back);
+    mc_manifest_destroy(&back);
+    check_manifest_dir_bg(store, m);
+    mc_manifest_destroy(&m);
+}
+
+static void test_io_background_bases(void **state)
+{
+    (void)state;
+    run_background_bases("bg", false);
+    run_background_bases("bgfail", true);
+    test_io_background_chain_full();
+}
+
 static void test_io_round_trip(void **state)
 {
     (void)state;
@@ -1049,6 +1231,7 @@ int main(void)
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_io_round_trip),
         cmocka_unit_test(test_io_incremental),
+        cmocka_unit_test(test_io_background_bases),
         cmocka_unit_test(test_io_commit_failure),
         cmocka_unit_test(test_io_commit_after_switch_fails),
         cmocka_unit_test(test_io_rejects),
