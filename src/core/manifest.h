@@ -24,6 +24,12 @@ typedef struct mc_params {
     uint64_t segment_size;  /* target segment size, key+value bytes, >= 1 */
 } mc_params;
 
+/* The smallest segment size `init` accepts (docs/USAGE.md): below it HDF5's
+ * own metadata (several KiB a file) outweighs a segment's data, and a
+ * compaction's request carries one output segno per segment size of its
+ * input bytes. Not checked when a store is loaded: one made with a smaller
+ * size by an older version is still read and compacted. */
+#define MC_SEGMENT_SIZE_MIN 1024u
 /* Defaults: fanout 10, l0 limit 4, 7 levels, 64 MiB. */
 void mc_params_default(mc_params *p);
 mc_status mc_params_check(const mc_params *p, mc_err *err);

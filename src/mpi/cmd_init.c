@@ -47,6 +47,11 @@ int mc_cmd_init(int argc, char **argv, const mc_cli_ctx *ctx)
         rc = mc_usage_error(ctx, "init", "%s", err.msg);
         goto cleanup;
     }
+    if (p.segment_size < MC_SEGMENT_SIZE_MIN) {
+        rc = mc_usage_error(ctx, "init", "--segment-size %s: %" PRIu64 " bytes is below the minimum of %u bytes (1K)",
+                            cl.value[O_SIZE], p.segment_size, MC_SEGMENT_SIZE_MIN);
+        goto cleanup;
+    }
     bool ok = true;
     if (ctx->rank == 0) {
         if (mc_store_init(store, &p, &err) != MC_OK) {

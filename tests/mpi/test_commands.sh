@@ -51,6 +51,8 @@ usage mc init "$N" --segment-size 12Q
 usage mc init "$N" --segment-size
 usage mc init "$N" --fanout -3
 usage mc init "$N" --fanout 1x
+expect_fail 2 mc init "$N" --segment-size 1023   # below the minimum (docs/USAGE.md)
+assert_grep "segment-size 1023.*minimum of 1024" "$MC_ERR" "the message says the minimum"
 [[ ! -e $N ]] || fail "a failed init created $N"
 expect_fail 2 mc gen "$S" --segments 2 --items 10 --overwrite 1.5
 assert_grep "overwrite" "$MC_ERR" "the message names the bad option"
