@@ -215,21 +215,56 @@ static bool clear_stale(const char *path, const char *stale_text)
 /* Removes the LOCK.stale-PID files of STORE: clear_stale() unlinks each
  * right after moving it aside, so one is left only by a crash in between or
  * by a power loss that undid the unlink. Called with the lock held: none of
- * them is anyone's lock any more. */
+ * them is anyone's lock any more. A LOCK.takeover of a dead writer goes too
+ * (one of a live one is that writer's, which it removes itself). */
 static void remove_asides(const char *store)
 {
     DIR *d = opendir(store);
     if (!d)
         return;
     struct dirent *e;
-    char path[MC_PATH_MAX + 300];
+    char path[MC_PATH_MAX + 300], text[LOCK_TEXT_MAX];
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "LOCK.stale-", 11) != 0)
-            continue;
         snprintf(path, sizeof path, "%s/%s", store, e->d_name);
-        unlink(path);
+        if (strncmp(e->d_name, "LOCK.stale-", 11) == 0 ||
+            (strcmp(e->d_name, "LOCK.takeover") == 0 && read_lock(path, text, sizeof text, NULL) == MC_OK &&
+             is_stale(path, text)))
+            unlink(path);
     }
     closedir(d);
+}
+
+/* Takes over LOCK, read as STALE_TEXT and found stale: true when it is
+ * gone (the caller creates its own). Takeovers are serialized by
+ * STORE/LOCK.takeover (O_EXCL, the taker's line): without it, a writer
+ * that read the stale lock late could move aside the fresh lock of the
+ * writer that took over first, and a third writer could create LOCK in the
+ * moment before it is put back: two holders. Under LOCK.takeover, LOCK
+ * changes only by its holder's release or this takeover, so a LOCK that
+ * still reads STALE_TEXT is the stale one. A LOCK.takeover of a dead writer
+ * (a crash in the middle of a takeover) is removed and taken once. */
+static bool take_over(const char *store, const char *path, const char *stale_text, const char *my_text)
+{
+    char tpath[MC_PATH_MAX + 32], text[LOCK_TEXT_MAX];
+    snprintf(tpath, sizeof tpath, "%s/LOCK.takeover", store);
+    mc_status st = MC_EEXIST;
+    for (int attempt = 0; attempt < 2 && st == MC_EEXIST; attempt++) {
+        st = mc_write_file_sync(tpath, my_text, true, NULL);
+        if (st == MC_EEXIST && read_lock(tpath, text, sizeof text, NULL) == MC_OK && is_stale(tpath, text))
+            unlink(tpath);
+        else if (st == MC_EEXIST)
+            return false;   /* another writer is taking over: it wins */
+    }
+    if (st != MC_OK)
+        return false;
+    bool gone = false;
+    st = read_lock(path, text, sizeof text, NULL);
+    if (st == MC_ENOENT)
+        gone = true;
+    else if (st == MC_OK && strcmp(text, stale_text) == 0)
+        gone = clear_stale(path, stale_text);
+    unlink(tpath);
+    return gone;
 }
 
 mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out, mc_err *err)
@@ -264,7 +299,7 @@ mc_status mc_lock_acquire(const char *store, const char *command, mc_lock **out,
             continue;   /* released in between: try again */
         if (st != MC_OK)
             goto cleanup;
-        if (attempt > 0 || !is_stale(l->path, text) || !clear_stale(l->path, text)) {
+        if (attempt > 0 || !is_stale(l->path, text) || !take_over(store, l->path, text, l->text)) {
             st = locked_error(store, text, err);
             goto cleanup;
         }

@@ -5,7 +5,9 @@
  * A second writer gets MC_ELOCKED with a message naming the holder. A lock
  * left by a crashed job: if its host is this host and its pid is gone (or a
  * zombie, not yet reaped), it is stale and taken over (atomically: rename
- * aside, then O_EXCL again); so is an empty LOCK more than 10 s old (its
+ * aside, then O_EXCL again; one writer at a time, under STORE/LOCK.takeover
+ * created with O_EXCL, so that a late taker never moves a fresh lock
+ * aside); so is an empty LOCK more than 10 s old (its
  * creator died between creating and writing it); a LOCK.stale-PID left
  * by a crash or power loss during such a takeover is removed by the next
  * writer that takes the lock; otherwise the message tells the user to remove STORE/LOCK once that job is

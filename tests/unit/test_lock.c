@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +44,15 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-/* No LOCK.stale-* left behind in the store. */
+/* No LOCK.stale-* or LOCK.takeover left behind in the store. */
 static void assert_no_stale_files(void)
 {
     DIR *d = opendir(store);
     assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
         assert_null(strstr(e->d_name, "LOCK.stale"));
+        assert_null(strstr(e->d_name, "LOCK.takeover"));
+    }
     closedir(d);
 }
 
@@ -279,6 +282,98 @@ static void test_missing_store(void **state)
 }
 
 /* After a test that may fail holding a LOCK: the next test starts without. */
+/* Takeovers of a stale lock are one at a time, under LOCK.takeover: while
+ * a live writer holds it, another is refused and the stale LOCK is left as
+ * it is; one left by a dead writer is removed and the takeover goes on. */
+static void test_takeover_serialized(void **state)
+{
+    (void)state;
+    char stale[1024], taker[1024], tpath[400], text[1024];
+    mc_lock *l = NULL;
+    mc_err err;
+    snprintf(tpath, sizeof tpath, "%s/LOCK.takeover", store);
+    snprintf(stale, sizeof stale, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n", host,
+             (long)dead_pid());
+    write_text(lock_path, stale);
+    snprintf(taker, sizeof taker, "host=%s pid=%ld jobid=78 command=compact started=2020-01-01T00:00:01Z\n", host,
+             (long)getppid());   /* alive */
+    write_text(tpath, taker);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
+    assert_null(l);
+    read_text(lock_path, text, sizeof text);
+    assert_string_equal(text, stale);
+    read_text(tpath, text, sizeof text);
+    assert_string_equal(text, taker);
+
+    snprintf(taker, sizeof taker, "host=%s pid=%ld jobid=78 command=compact started=2020-01-01T00:00:01Z\n", host,
+             (long)dead_pid());
+    write_text(tpath, taker);
+    assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_OK);
+    read_text(lock_path, text, sizeof text);
+    char want[300];
+    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_no_stale_files();
+    mc_lock_release(&l);
+    assert_false(exists(lock_path));
+}
+
+/* Writers racing for a stale lock: in every round exactly one holds it.
+ * Each child that gets the lock creates HELD while it holds it (O_EXCL:
+ * a second holder fails there) and keeps it a moment before releasing. */
+static void test_racing_takeovers(void **state)
+{
+    (void)state;
+    enum { WRITERS = 6, ROUNDS = 60 };
+    char stale[1024], held[400];
+    snprintf(held, sizeof held, "%s/HELD", store);
+    for (int round = 0; round < ROUNDS; round++) {
+        snprintf(stale, sizeof stale, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n",
+                 host, (long)dead_pid());
+        write_text(lock_path, stale);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t kids[WRITERS];
+        for (int k = 0; k < WRITERS; k++) {
+            kids[k] = fork();
+            assert_true(kids[k] >= 0);
+            if (kids[k] == 0) {
+                char b;
+                close(go[1]);
+                if (read(go[0], &b, 1) < 0)
+                    _exit(3);
+                mc_lock *l = NULL;
+                mc_err err;
+                mc_status st = mc_lock_acquire(store, "compact", &l, &err);
+                if (st != MC_OK)
+                    _exit(st == MC_ELOCKED ? 1 : 3);
+                int fd = open(held, O_CREAT | O_EXCL | O_WRONLY, 0644);
+                if (fd < 0)
+                    _exit(2);   /* someone else holds it too */
+                close(fd);
+                struct timespec ts = {0, 30 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+                unlink(held);
+                mc_lock_release(&l);
+                _exit(0);
+            }
+        }
+        close(go[0]);
+        close(go[1]);   /* EOF: every child starts at once */
+        int winners = 0;
+        for (int k = 0; k < WRITERS; k++) {
+            int status;
+            assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+            assert_true(WIFEXITED(status));
+            assert_true(WEXITSTATUS(status) <= 1);   /* 2: two holders; 3: another error */
+            winners += WEXITSTATUS(status) == 0;
+        }
+        assert_true(winners >= 1);
+        assert_false(exists(lock_path));
+        assert_no_stale_files();
+    }
+}
+
 static int remove_lock(void **state)
 {
     (void)state;
@@ -323,6 +418,8 @@ int main(void)
         cmocka_unit_test_teardown(test_empty_lock, remove_lock),
         cmocka_unit_test(test_release_keeps_foreign_lock),
         cmocka_unit_test(test_missing_store),
+        cmocka_unit_test(test_takeover_serialized),
+        cmocka_unit_test(test_racing_takeovers),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
