@@ -107,24 +107,34 @@ static void test_acquire_release(void **state)
     assert_false(exists(lock_path));
 }
 
+/* Writes a lock line of this host naming PID to PATH; TEXT gets it. */
+static void write_lock_of(const char *path, pid_t pid, char *text, size_t len)
+{
+    snprintf(text, len, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n", host, (long)pid);
+    write_text(path, text);
+}
+
+/* LOCK names this process; no aside or takeover file is left; released. */
+static void assert_mine_then_release(mc_lock **l)
+{
+    char text[1024], want[300];
+    read_text(lock_path, text, sizeof text);
+    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_no_stale_files();
+    mc_lock_release(l);
+    assert_false(exists(lock_path));
+}
+
 static void test_stale_taken_over(void **state)
 {
     (void)state;
     char text[1024];
     mc_lock *l = NULL;
     mc_err err;
-    pid_t dead = dead_pid();
-    snprintf(text, sizeof text, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n", host,
-             (long)dead);
-    write_text(lock_path, text);
+    write_lock_of(lock_path, dead_pid(), text, sizeof text);
     assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_OK);
-    read_text(lock_path, text, sizeof text);
-    char want[300];
-    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
-    assert_true(strncmp(text, want, strlen(want)) == 0);
-    assert_no_stale_files();
-    mc_lock_release(&l);
-    assert_false(exists(lock_path));
+    assert_mine_then_release(&l);
 }
 
 /* A LOCK.stale-PID left by a crash between moving a stale lock aside and
@@ -292,12 +302,8 @@ static void test_takeover_serialized(void **state)
     mc_lock *l = NULL;
     mc_err err;
     snprintf(tpath, sizeof tpath, "%s/LOCK.takeover", store);
-    snprintf(stale, sizeof stale, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n", host,
-             (long)dead_pid());
-    write_text(lock_path, stale);
-    snprintf(taker, sizeof taker, "host=%s pid=%ld jobid=78 command=compact started=2020-01-01T00:00:01Z\n", host,
-             (long)getppid());   /* alive */
-    write_text(tpath, taker);
+    write_lock_of(lock_path, dead_pid(), stale, sizeof stale);
+    write_lock_of(tpath, getppid(), taker, sizeof taker);   /* alive */
     assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_ELOCKED);
     assert_null(l);
     read_text(lock_path, text, sizeof text);
@@ -305,17 +311,9 @@ static void test_takeover_serialized(void **state)
     read_text(tpath, text, sizeof text);
     assert_string_equal(text, taker);
 
-    snprintf(taker, sizeof taker, "host=%s pid=%ld jobid=78 command=compact started=2020-01-01T00:00:01Z\n", host,
-             (long)dead_pid());
-    write_text(tpath, taker);
+    write_lock_of(tpath, dead_pid(), taker, sizeof taker);
     assert_int_equal(mc_lock_acquire(store, "add", &l, &err), MC_OK);
-    read_text(lock_path, text, sizeof text);
-    char want[300];
-    snprintf(want, sizeof want, "host=%s pid=%ld ", host, (long)getpid());
-    assert_true(strncmp(text, want, strlen(want)) == 0);
-    assert_no_stale_files();
-    mc_lock_release(&l);
-    assert_false(exists(lock_path));
+    assert_mine_then_release(&l);
 }
 
 /* Writers racing for a stale lock: in every round exactly one holds it.
@@ -328,9 +326,7 @@ static void test_racing_takeovers(void **state)
     char stale[1024], held[400];
     snprintf(held, sizeof held, "%s/HELD", store);
     for (int round = 0; round < ROUNDS; round++) {
-        snprintf(stale, sizeof stale, "host=%s pid=%ld jobid=77 command=compact started=2020-01-01T00:00:00Z\n",
-                 host, (long)dead_pid());
-        write_text(lock_path, stale);
+        write_lock_of(lock_path, dead_pid(), stale, sizeof stale);
         int go[2];
         assert_int_equal(pipe(go), 0);
         pid_t kids[WRITERS];
