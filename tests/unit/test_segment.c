@@ -850,7 +850,7 @@ static void test_reader_memory_bound(void **state)
 {
     (void)state;
     reader_memory_within(120000, false);   /* 13.9 MB: streamed */
-    reader_memory_within(2000, true);      /* 232 KB: loaded */
+    reader_memory_within(1000, true);      /* 116 KB: loaded */
 }
 
 /* A loaded reader returns exactly the items of its range, and seek finds
