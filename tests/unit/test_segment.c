@@ -671,8 +671,8 @@ static void test_truncated(void **state)
     model_free(&m);
 }
 
-/* Flips one byte in the middle of the first chunk of dataset NAME. */
-static void flip_chunk_byte(const char *path, const char *name)
+/* Where chunk CHUNK of dataset NAME lies in the file (its checksum included). */
+static void chunk_extent(const char *path, const char *name, hsize_t chunk, haddr_t *addr, hsize_t *size)
 {
     mc_h5_init();
     hid_t f = open_rw(path);
@@ -680,26 +680,37 @@ static void flip_chunk_byte(const char *path, const char *name)
     assert_true(d >= 0);
     hsize_t offset[1];
     unsigned mask = 0;
-    haddr_t addr = 0;
-    hsize_t size = 0;
     hid_t space = H5Dget_space(d);
-    if (H5Dget_chunk_info(d, space, 0, offset, &mask, &addr, &size) < 0) {
+    if (H5Dget_chunk_info(d, space, chunk, offset, &mask, addr, size) < 0) {
         mc_err err = {0};
         mc_h5_fail(&err, MC_EIO, path, name);
         fail_msg("H5Dget_chunk_info: %s", err.msg);
     }
     H5Sclose(space);
-    assert_true(size > 4);
+    assert_true(*size > 4);
     H5Dclose(d);
     H5Fclose(f);
+}
+
+/* XORs the byte at offset AT of the file with X. */
+static void xor_byte(const char *path, off_t at, uint8_t x)
+{
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     uint8_t byte;
-    off_t at = (off_t)(addr + size / 2);
     assert_int_equal(pread(fd, &byte, 1, at), 1);
-    byte ^= 0x5a;
+    byte ^= x;
     assert_int_equal(pwrite(fd, &byte, 1, at), 1);
     close(fd);
+}
+
+/* Flips one byte in the middle of the first chunk of dataset NAME. */
+static void flip_chunk_byte(const char *path, const char *name)
+{
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    chunk_extent(path, name, 0, &addr, &size);
+    xor_byte(path, (off_t)(addr + size / 2), 0x5a);
 }
 
 /* Our Fletcher32 against HDF5's, both ways: the checksum HDF5's filter
@@ -952,25 +963,10 @@ static void copy_with_chunks(const char *src, const char *dst, uint64_t chunk_by
  * counted from the chunk's end, its stored checksum included). */
 static void flip_in_chunk(const char *path, const char *name, hsize_t chunk, long long at)
 {
-    hid_t f = open_rw(path);
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    assert_true(d >= 0);
-    hsize_t offset[1] = {0}, size = 0;
-    unsigned mask = 0;
     haddr_t addr = 0;
-    hid_t space = H5Dget_space(d);
-    assert_true(H5Dget_chunk_info(d, space, chunk, offset, &mask, &addr, &size) >= 0);
-    H5Sclose(space);
-    H5Dclose(d);
-    H5Fclose(f);
-    off_t pos = (off_t)(at >= 0 ? addr + (hsize_t)at : addr + size - (hsize_t)(-at));
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    uint8_t byte;
-    assert_int_equal(pread(fd, &byte, 1, pos), 1);
-    byte ^= 0x01;
-    assert_int_equal(pwrite(fd, &byte, 1, pos), 1);
-    close(fd);
+    hsize_t size = 0;
+    chunk_extent(path, name, chunk, &addr, &size);
+    xor_byte(path, (off_t)(at >= 0 ? addr + (hsize_t)at : addr + size - (hsize_t)(-at)), 0x01);
 }
 
 /* Segments with chunks larger than a reader holds (older stores wrote 1 MiB
