@@ -8,8 +8,8 @@
 
 #include "err.h"
 
-mc_status mc_raw_col_init(mc_raw_col *c, const mc_h5_col *col, hid_t dset, uint64_t file_size, bool *usable,
-                          const char *path, mc_err *err)
+mc_status mc_raw_col_init(mc_raw_col *c, const mc_h5_col *col, hid_t dset, uint64_t file_size, uint64_t max_chunks,
+                          bool *usable, const char *path, mc_err *err)
 {
     *c = (mc_raw_col){.fd = -1, .held_chunk = UINT64_MAX, .held_piece = UINT64_MAX, .checked_chunk = UINT64_MAX};
     *usable = false;
@@ -21,6 +21,8 @@ mc_status mc_raw_col_init(mc_raw_col *c, const mc_h5_col *col, hid_t dset, uint6
     c->chunk_bytes = col->chunk_elems * (uint64_t)c->esize;
     c->nchunks = c->len / c->chunk_elems + (c->len % c->chunk_elems != 0);
     c->piece = c->chunk_bytes <= MC_RAW_PIECE_MAX ? c->chunk_bytes : MC_RAW_PIECE;
+    if (c->nchunks > max_chunks)
+        return MC_OK;   /* HDF5 reads it, its file kept open */
     if (c->nchunks == 0) {
         *usable = true;
         return MC_OK;

@@ -43,12 +43,13 @@ typedef struct mc_raw_col {
     uint64_t checked_chunk;  /* the pieced chunk whose checksum matched */
 } mc_raw_col;
 
-/* Fills C from DSET (open, LEN elements; COL its mc_h5_col, initialised)
- * when it qualifies; *USABLE says whether it did. FILE_SIZE: the file's
+/* Fills C from DSET (open; COL its mc_h5_col, initialised) when it
+ * qualifies and has at most MAX_CHUNKS chunks (checked before anything is
+ * sized by them); *USABLE says whether it did. FILE_SIZE: the file's
  * length. Only out of memory fails. C is then freed with mc_raw_col_free
  * either way. */
-mc_status mc_raw_col_init(mc_raw_col *c, const mc_h5_col *col, hid_t dset, uint64_t file_size, bool *usable,
-                          const char *path, mc_err *err);
+mc_status mc_raw_col_init(mc_raw_col *c, const mc_h5_col *col, hid_t dset, uint64_t file_size, uint64_t max_chunks,
+                          bool *usable, const char *path, mc_err *err);
 /* The descriptor the reads go through (open on the same file). */
 void mc_raw_col_attach(mc_raw_col *c, int fd);
 /* Elements [start, start+n) into OUT (native byte order), as

@@ -194,11 +194,10 @@ static mc_status try_raw(mc_seg_reader *r, mc_err *err)
     bool all = fstat(fd, &sb) == 0;
     uint64_t chunks = 0;
     for (int d = 0; d < MC_SEG_NDSETS && all; d++) {
-        if ((st = mc_raw_col_init(&r->raw[d], &r->cols[d], r->dsets[d], (uint64_t)sb.st_size, &all, r->path,
-                                  err)) != MC_OK)
+        if ((st = mc_raw_col_init(&r->raw[d], &r->cols[d], r->dsets[d], (uint64_t)sb.st_size,
+                                  MC_SEG_RAW_CHUNKS_MAX - chunks, &all, r->path, err)) != MC_OK)
             break;
         chunks += r->raw[d].nchunks;
-        all = all && chunks <= MC_SEG_RAW_CHUNKS_MAX;
     }
     if (st != MC_OK || !all) {
         for (int d = 0; d < MC_SEG_NDSETS; d++)

@@ -22,6 +22,7 @@
 #include "h5util.h"
 #include "mpicompact.h"
 #include "segment_mem.h"
+#include "segment_raw.h"
 
 /* ---- randomness (seed printed; MC_SEED reproduces) ---- */
 
@@ -969,6 +970,79 @@ static void flip_in_chunk(const char *path, const char *name, hsize_t chunk, lon
     xor_byte(path, (off_t)(at >= 0 ? addr + (hsize_t)at : addr + size - (hsize_t)(-at)), 0x01);
 }
 
+/* The items of the segments at A and B, compared one by one. */
+static void expect_same_items(const char *a_path, const char *b_path)
+{
+    mc_err err = {0};
+    mc_seg_reader *a = NULL, *b = NULL;
+    assert_int_equal(mc_seg_reader_open(a_path, &a, &err), MC_OK);
+    assert_int_equal(mc_seg_reader_open(b_path, &b, &err), MC_OK);
+    for (;;) {
+        mc_item x, y;
+        bool ex = false, ey = false;
+        assert_int_equal(mc_seg_reader_next(a, &x, &ex, &err), MC_OK);
+        assert_int_equal(mc_seg_reader_next(b, &y, &ey, &err), MC_OK);
+        assert_true(ex == ey);
+        if (ex)
+            break;
+        assert_int_equal(x.key_len, y.key_len);
+        assert_memory_equal(x.key, y.key, x.key_len);
+        assert_int_equal(x.value_len, y.value_len);
+        assert_memory_equal(x.value, y.value, x.value_len);
+        assert_int_equal(x.seq, y.seq);
+        assert_int_equal(x.kind, y.kind);
+    }
+    mc_seg_reader_close(&a);
+    mc_seg_reader_close(&b);
+}
+
+/* segment_raw directly: dataset values of the segment at PATH read with
+ * pread (mc_raw_col) equal what HDF5 reads, in odd-sized pieces; a dataset
+ * of more chunks than allowed does not qualify (the reader then leaves it
+ * to HDF5, before sizing anything by its chunk count). */
+static void expect_raw_equals_hdf5(const char *path)
+{
+    mc_err err = {0};
+    hid_t f, d;
+    uint64_t len = 0;
+    assert_int_equal(mc_h5_open_ro(path, &f, &err), MC_OK);
+    assert_int_equal(mc_h5_dset_open(f, path, "values", MC_H5_U8, &d, &len, &err), MC_OK);
+    mc_h5_col col;
+    mc_h5_col_init(&col, d, MC_H5_U8, len);
+    assert_true(col.direct);
+    uint64_t nchunks = (len + col.chunk_elems - 1) / col.chunk_elems;
+    assert_true(nchunks >= 2);
+    mc_raw_col raw;
+    bool usable = true;
+    assert_int_equal(mc_raw_col_init(&raw, &col, d, (uint64_t)file_size(path), nchunks - 1, &usable, path, &err),
+                     MC_OK);
+    assert_false(usable);
+    assert_null(raw.addr);
+    mc_raw_col_free(&raw);
+    assert_int_equal(mc_raw_col_init(&raw, &col, d, (uint64_t)file_size(path), nchunks, &usable, path, &err), MC_OK);
+    assert_true(usable);
+    uint8_t *want = malloc(len), *got = malloc(len);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_int_equal(mc_h5_dset_read(d, path, "values", MC_H5_U8, 0, len, want, &err), MC_OK);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    mc_raw_col_attach(&raw, fd);
+    for (uint64_t at = 0, step = 1; at < len; at += step, step = step * 3 + 1) {
+        uint64_t n = step < len - at ? step : len - at;
+        assert_int_equal(mc_raw_col_read(&raw, path, "values", at, n, got + at, &err), MC_OK);
+    }
+    assert_memory_equal(got, want, len);
+    assert_int_equal(mc_raw_col_read(&raw, path, "values", len - 1, 2, got, &err), MC_ECORRUPT);
+    close(fd);
+    free(want);
+    free(got);
+    mc_raw_col_free(&raw);
+    mc_h5_col_free(&col);
+    mc_h5_dset_close(&d);
+    mc_h5_close(&f);
+}
+
 /* Segments with chunks larger than a reader holds (older stores wrote 1 MiB
  * chunks) read the same items as ours, and a byte damaged anywhere in such
  * a chunk (its first piece, a middle one, its last byte, its checksum) is a
@@ -989,24 +1063,11 @@ static void test_large_chunks(void **state)
     assert_int_equal(m1.bytes, m2.bytes);
     mc_seg_meta_clear(&m1);
     mc_seg_meta_clear(&m2);
-    mc_seg_reader *a = NULL, *b = NULL;
-    assert_int_equal(mc_seg_reader_open(ours, &a, &err), MC_OK);
+    expect_same_items(ours, big);
+    expect_raw_equals_hdf5(ours);
+    expect_raw_equals_hdf5(big);
+    mc_seg_reader *b = NULL;
     assert_int_equal(mc_seg_reader_open(big, &b, &err), MC_OK);
-    for (;;) {
-        mc_item x, y;
-        bool ex = false, ey = false;
-        assert_int_equal(mc_seg_reader_next(a, &x, &ex, &err), MC_OK);
-        assert_int_equal(mc_seg_reader_next(b, &y, &ey, &err), MC_OK);
-        assert_true(ex == ey);
-        if (ex)
-            break;
-        assert_int_equal(x.key_len, y.key_len);
-        assert_memory_equal(x.key, y.key, x.key_len);
-        assert_int_equal(x.value_len, y.value_len);
-        assert_memory_equal(x.value, y.value, x.value_len);
-        assert_int_equal(x.seq, y.seq);
-        assert_int_equal(x.kind, y.kind);
-    }
     /* A seek into the second chunk after reading past it. */
     uint8_t probe[16] = {0};
     probe[14] = 0x3a;   /* item 14848 */
@@ -1015,7 +1076,6 @@ static void test_large_chunks(void **state)
     bool eof = true;
     assert_int_equal(mc_seg_reader_next(b, &it, &eof, &err), MC_OK);
     assert_int_equal(it.seq, 14849);
-    mc_seg_reader_close(&a);
     mc_seg_reader_close(&b);
     const long long spots[] = {5, 500000, -5, -1};
     for (size_t i = 0; i < sizeof spots / sizeof *spots; i++)
