@@ -272,6 +272,12 @@ static int file_fd(hid_t file)
     return *fdp;
 }
 
+int mc_h5_dup_fd(hid_t file)
+{
+    int fd = file_fd(file);
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 void mc_h5_start_writeback(hid_t file)
 {
     int fd = file_fd(file);
@@ -608,7 +614,7 @@ cleanup:
     return st;
 }
 
-static mc_status checksum_fail(mc_err *err, const char *path, const char *name)
+mc_status mc_h5_checksum_fail(mc_err *err, const char *path, const char *name)
 {
     return mc_err_set(err, MC_ECHECKSUM, 0, "%s: dataset %s: checksum mismatch (Fletcher32)", path, name);
 }
@@ -660,28 +666,43 @@ static uint64_t fold16(uint64_t x)
     return (x & 0xffff) + (x >> 16);
 }
 
-uint32_t mc_fletcher32(const void *data, size_t len)
+void mc_fletcher32_update(mc_fletcher32_state *f, const void *data, size_t len)
 {
     const uint8_t *p = data;
     size_t words = len / 2;
-    uint64_t sum1 = 0, sum2 = 0;
     while (words) {
         uint32_t n = words > 360 ? 360 : (uint32_t)words;
-        fletcher_block(p, n, &sum1, &sum2);
+        fletcher_block(p, n, &f->sum1, &f->sum2);
         p += 2 * (size_t)n;
         words -= n;
-        sum1 = fold16(sum1);
-        sum2 = fold16(sum2);
+        f->sum1 = fold16(f->sum1);
+        f->sum2 = fold16(f->sum2);
     }
     if (len % 2) {
-        sum1 += (uint64_t)*p << 8;
-        sum2 += sum1;
-        sum1 = fold16(sum1);
-        sum2 = fold16(sum2);
+        f->sum1 += (uint64_t)*p << 8;
+        f->sum2 += f->sum1;
+        f->sum1 = fold16(f->sum1);
+        f->sum2 = fold16(f->sum2);
     }
-    sum1 = fold16(sum1);
-    sum2 = fold16(sum2);
+}
+
+uint32_t mc_fletcher32_final(const mc_fletcher32_state *f)
+{
+    uint64_t sum1 = fold16(f->sum1), sum2 = fold16(f->sum2);
     return (uint32_t)((sum2 << 16) | sum1);
+}
+
+uint32_t mc_fletcher32(const void *data, size_t len)
+{
+    mc_fletcher32_state f = {0, 0};
+    mc_fletcher32_update(&f, data, len);
+    return mc_fletcher32_final(&f);
+}
+
+bool mc_fletcher32_matches(uint32_t stored, uint32_t sum)
+{
+    uint32_t reversed = ((sum & 0x00ff00ffu) << 8) | ((sum >> 8) & 0x00ff00ffu);
+    return stored == sum || stored == reversed;
 }
 
 mc_status mc_h5_dset_append_chunk(hid_t dset, const char *path, const char *name, mc_h5_type type, void *chunk,
@@ -823,7 +844,7 @@ static mc_status read_fail(mc_err *err, const char *path, const char *name)
     stack_info info;
     stack_read(&info);
     if (info.checksum)
-        return checksum_fail(err, path, name);
+        return mc_h5_checksum_fail(err, path, name);
     if (info.sys_errno)
         return mc_err_set(err, mc_status_from_errno(info.sys_errno), info.sys_errno,
                           "%s: dataset %s: read failed: %s", path, name, info.reason);
@@ -982,10 +1003,8 @@ static mc_status col_load(mc_h5_col *c, const char *path, const char *name, uint
         return MC_OK;   /* the filter was skipped for this chunk */
     const uint8_t *t = c->chunk + bytes;
     uint32_t stored = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-    uint32_t sum = mc_fletcher32(c->chunk, bytes);
-    uint32_t reversed = ((sum & 0x00ff00ffu) << 8) | ((sum >> 8) & 0x00ff00ffu);
-    if (stored != sum && stored != reversed)
-        return checksum_fail(err, path, name);
+    if (!mc_fletcher32_matches(stored, mc_fletcher32(c->chunk, bytes)))
+        return mc_h5_checksum_fail(err, path, name);
     c->cached = idx;
     *usable = true;
     return MC_OK;

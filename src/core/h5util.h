@@ -45,6 +45,9 @@ mc_status mc_h5_close_sync(hid_t file, const char *path, mc_err *err);
  * file closed but not synced (kill mode). */
 mc_status mc_h5_close_sync_at(hid_t file, const char *path, const char *point, uint64_t segno, mc_err *err);
 void mc_h5_close(hid_t *file);   /* accepts H5I_INVALID_HID, sets it */
+/* A new descriptor of FILE's (sec2 driver; close-on-exec), which stays
+ * valid after FILE is closed; -1 when there is none. */
+int mc_h5_dup_fd(hid_t file);
 /* Starts writing FILE's dirty pages to disk without waiting for them
  * (sync_file_range), so that the fsync at close finds little left to do:
  * a writer calls it every few MiB to overlap its writes with its work. A
@@ -101,6 +104,22 @@ mc_status mc_h5_dset_append_chunk(hid_t dset, const char *path, const char *name
  * odd last byte as the high half of a word, sums folded every 360 words),
  * computed in blocks the compiler vectorizes. Bit-identical to HDF5's. */
 uint32_t mc_fletcher32(const void *data, size_t len);
+/* The same over data given in pieces: every piece but the last must be a
+ * multiple of MC_FLETCHER32_BLOCK bytes (HDF5 folds its sums every 360
+ * words, so only such pieces continue the same sums). */
+#define MC_FLETCHER32_BLOCK 720u
+typedef struct mc_fletcher32_state {
+    uint64_t sum1, sum2;   /* start at 0 */
+} mc_fletcher32_state;
+void mc_fletcher32_update(mc_fletcher32_state *f, const void *data, size_t len);
+uint32_t mc_fletcher32_final(const mc_fletcher32_state *f);
+/* True when STORED (a chunk's checksum as HDF5 stores it, decoded
+ * little-endian) accepts SUM: equal, or byte-swapped as HDF5 before 1.6.3
+ * wrote it (HDF5's filter accepts both). */
+bool mc_fletcher32_matches(uint32_t stored, uint32_t sum);
+/* MC_ECHECKSUM naming PATH and dataset NAME, the message every checksum
+ * mismatch gets. */
+mc_status mc_h5_checksum_fail(mc_err *err, const char *path, const char *name);
 
 /* Opens dataset NAME and gets its length. MC_ECORRUPT when it is missing,
  * a soft or external link rather than a dataset of this file, not 1-D or

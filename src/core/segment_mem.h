@@ -7,19 +7,22 @@
  *   streaming: its items within the compaction's key range are read whole
  *   when it is opened and the file is closed; it costs its key and value
  *   bytes plus 25 bytes an item (offsets, seq, kind);
- * - streamed otherwise: the HDF5 file stays open (HDF5's own state for an
- *   open file, MC_SEG_H5_FILE_MEM), the reader holds one checked chunk per
- *   dataset (at most MC_SEG_CHUNK_MAX bytes each: mpicompact writes 1 MiB
- *   chunks, and a dataset under one chunk gets a chunk of its length) and
- *   two windows of at most 512 KiB of key and value bytes and 8192 items.
- * Up to MC_SEG_LOAD_MAX the open file and its chunks outweigh the items, so
- * loading holds less; above it a streamed reader's real use (its buffers
- * are rarely all full) is below the loaded bytes.
+ * - streamed otherwise: HDF5 gives each dataset's chunk table when the
+ *   file is opened, then closes the file; the reader keeps a descriptor, the
+ *   tables (8 bytes a chunk), one checked chunk per dataset read with pread
+ *   (at most MC_SEG_CHUNK_MAX bytes each: mpicompact writes chunks of
+ *   MC_SEG_CHUNK_BYTES, a dataset under one chunk gets a chunk of its length,
+ *   and larger chunks of other writers or older stores are read in pieces,
+ *   segment_raw.h) and two windows of at most 64 KiB of key and value bytes
+ *   and 1,024 items. A segment of more than MC_SEG_RAW_CHUNKS_MAX chunks,
+ *   or one HDF5 would not read as plain checksummed chunks, keeps its HDF5
+ *   file open instead (MC_SEG_H5_FILE_MEM more).
+ * Loading holds less up to MC_SEG_LOAD_MAX; above it a streamed reader
+ * holds less than the items.
  * Both figures are upper bounds (a single item larger than a window, or a
- * foreign segment whose chunks are larger than its datasets or than
- * MC_SEG_CHUNK_MAX, costs its extra size besides). Loading one input passes
- * through both (MC_SEG_LOAD_TRANSIENT, one input at a time). No HDF5 here:
- * the picker includes it. */
+ * foreign segment HDF5 must read, costs its extra size besides). Loading
+ * one input passes through both (MC_SEG_LOAD_TRANSIENT, one input at a
+ * time). No HDF5 here: the picker includes it. */
 #ifndef MC_SEGMENT_MEM_H
 #define MC_SEGMENT_MEM_H
 
@@ -32,7 +35,13 @@
  * 512 KiB hash table, zeroed), object headers, chunk index nodes and free
  * lists; measured at about 0.85 MiB (valgrind massif) and rounded up. */
 #define MC_SEG_H5_FILE_MEM ((uint64_t)1 << 20)
-#define MC_SEG_CHUNK_MAX ((uint64_t)1 << 20)
+/* The chunk size mpicompact writes (docs/FORMAT.md), and the most of any
+ * chunk a reader holds at once (segment_raw.h: MC_RAW_PIECE_MAX). */
+#define MC_SEG_CHUNK_BYTES ((uint64_t)32 << 10)
+#define MC_SEG_CHUNK_MAX ((uint64_t)32 << 10)
+/* The most chunks a segment read without HDF5 may have (its tables then
+ * hold 256 KiB): about 1 GB of data in chunks of MC_SEG_CHUNK_BYTES. */
+#define MC_SEG_RAW_CHUNKS_MAX ((uint64_t)32768)
 /* The most an input loaded whole may cost. */
 #define MC_SEG_LOAD_MAX ((uint64_t)2 << 20)
 

@@ -1,22 +1,27 @@
 /* segment_read: the streaming, checking segment reader (mc_seg_reader_*, include/mpicompact.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
 #include "h5util.h"
 #include "segment_mem.h"
+#include "segment_raw.h"
 
 /* A window holds up to WINDOW_ITEMS items and about WINDOW_BYTES of key and
- * value bytes (at least one item, however large). Reads of a window hit the
- * datasets' chunk caches, so every chunk is read and checksummed once. The
+ * value bytes (at least one item, however large), copied out of the
+ * datasets' checked chunks, so every chunk is read and checksummed once. The
  * key and value bytes of the previous window are kept in a second buffer,
  * so that an item stays valid until the second next() after it
- * (what a merge source must give, merge.h). */
-#define WINDOW_ITEMS ((uint64_t)8192)
-#define WINDOW_BYTES ((uint64_t)512 << 10)
+ * (what a merge source must give, merge.h). Small, because a merge holds
+ * one reader per input (segment_mem.h). */
+#define WINDOW_ITEMS ((uint64_t)1024)
+#define WINDOW_BYTES ((uint64_t)64 << 10)
 /* Read-ahead: the kernel is asked to fetch the next READ_AHEAD bytes of the
  * file ahead of the window, placed by the item position (the writer lays
  * chunks out in item order, all datasets advancing together), refreshed when
@@ -33,18 +38,27 @@ static uint64_t min64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-/* A streamed input of NITEMS items and DATA_BYTES key and value bytes:
- * HDF5's open file; one chunk per dataset, no larger than the dataset (the
- * writer gives a dataset under one chunk a chunk of its exact length), the
- * keys' and values' together no larger than their bytes; two windows of
- * at most WINDOW_BYTES each (reserved exactly); the window's item arrays. */
+/* Chunks a segment of mpicompact's holds: its data and 25 bytes an item in
+ * chunks of MC_SEG_CHUNK_BYTES, and the last chunk of each dataset. */
+static uint64_t chunks_of(uint64_t nitems, uint64_t data_bytes)
+{
+    return data_bytes / MC_SEG_CHUNK_BYTES + nitems / (MC_SEG_CHUNK_BYTES / ITEM_BYTES) + MC_SEG_NDSETS;
+}
+
+/* A streamed input of NITEMS items and DATA_BYTES key and value bytes: one
+ * chunk per dataset, no larger than the dataset (the writer gives a
+ * dataset under one chunk a chunk of its exact length), the keys' and
+ * values' together no larger than their bytes; two windows of at most
+ * WINDOW_BYTES each (reserved exactly); the window's item arrays; and
+ * either the chunk tables (read without HDF5) or HDF5's open file. */
 static uint64_t streamed_mem(uint64_t nitems, uint64_t data_bytes)
 {
     const uint64_t chunk = MC_SEG_CHUNK_MAX + 4;
     uint64_t n = min64(nitems, UINT64_MAX / 16), b = min64(data_bytes, UINT64_MAX / 16);
     uint64_t chunks = min64(2 * chunk, b + 8) + 3 * min64(chunk, 8 * n + 12) + min64(chunk, n + 4);
     uint64_t windows = 2 * (min64(WINDOW_BYTES, b) + 2);
-    return MC_SEG_H5_FILE_MEM + chunks + windows + (min64(n, WINDOW_ITEMS) + 1) * ITEM_BYTES + READER_FIXED;
+    uint64_t tables = chunks_of(n, b) <= MC_SEG_RAW_CHUNKS_MAX ? 8 * chunks_of(n, b) : MC_SEG_H5_FILE_MEM;
+    return tables + chunks + windows + (min64(n, WINDOW_ITEMS) + 1) * ITEM_BYTES + READER_FIXED;
 }
 
 /* A loaded input: its bytes, exactly reserved, and its item arrays. */
@@ -77,6 +91,8 @@ struct mc_seg_reader {
     hid_t file;
     hid_t dsets[MC_SEG_NDSETS];
     mc_h5_col cols[MC_SEG_NDSETS];   /* read in whole chunks, checked by us */
+    mc_raw_col raw[MC_SEG_NDSETS];   /* the same without HDF5 (segment_raw.h) */
+    int fd;                  /* raw reading: the file's descriptor, HDF5's file closed */
     uint64_t lens[MC_SEG_NDSETS];
     mc_seg_attrs attrs;
     uint64_t pos;            /* index of the next item next() returns */
@@ -98,6 +114,8 @@ struct mc_seg_reader {
 
 static mc_status read_dset(mc_seg_reader *r, int d, uint64_t start, uint64_t n, void *out, mc_err *err)
 {
+    if (r->fd >= 0)
+        return mc_raw_col_read(&r->raw[d], r->path, mc_seg_dsets[d].name, start, n, out, err);
     return mc_h5_col_read(&r->cols[d], r->path, mc_seg_dsets[d].name, start, n, out, err);
 }
 
@@ -160,6 +178,40 @@ static mc_status open_dsets(mc_seg_reader *r, mc_err *err)
     return MC_OK;
 }
 
+static void release_file(mc_seg_reader *r);
+
+/* Reads on without HDF5 (segment_raw.h) when every dataset qualifies and
+ * their chunk tables hold at most MC_SEG_RAW_CHUNKS_MAX chunks together:
+ * the file's descriptor is kept, HDF5's file closed. Otherwise HDF5 keeps
+ * the file open, as when nothing qualifies. */
+static mc_status try_raw(mc_seg_reader *r, mc_err *err)
+{
+    struct stat sb;
+    int fd = mc_h5_dup_fd(r->file);
+    if (fd < 0)
+        return MC_OK;
+    mc_status st = MC_OK;
+    bool all = fstat(fd, &sb) == 0;
+    uint64_t chunks = 0;
+    for (int d = 0; d < MC_SEG_NDSETS && all; d++) {
+        if ((st = mc_raw_col_init(&r->raw[d], &r->cols[d], r->dsets[d], (uint64_t)sb.st_size,
+                                  MC_SEG_RAW_CHUNKS_MAX - chunks, &all, r->path, err)) != MC_OK)
+            break;
+        chunks += r->raw[d].nchunks;
+    }
+    if (st != MC_OK || !all) {
+        for (int d = 0; d < MC_SEG_NDSETS; d++)
+            mc_raw_col_free(&r->raw[d]);
+        close(fd);
+        return st;
+    }
+    release_file(r);
+    r->fd = fd;
+    for (int d = 0; d < MC_SEG_NDSETS; d++)
+        mc_raw_col_attach(&r->raw[d], fd);
+    return MC_OK;
+}
+
 mc_status mc_seg_reader_open(const char *path, mc_seg_reader **out, mc_err *err)
 {
     return mc_seg_reader_open_from(path, H5I_INVALID_HID, out, err);
@@ -173,6 +225,7 @@ mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_read
     if (!r)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory opening a segment", path);
     r->file = H5I_INVALID_HID;
+    r->fd = -1;
     for (int d = 0; d < MC_SEG_NDSETS; d++)
         r->dsets[d] = H5I_INVALID_HID;
     r->path = strdup(path);
@@ -185,6 +238,8 @@ mc_status mc_seg_reader_open_from(const char *path, hid_t open_file, mc_seg_read
         (st = read_attrs(r, err)) != MC_OK || (st = open_dsets(r, err)) != MC_OK)
         goto cleanup;
     r->file_size = mc_h5_file_size(r->file);
+    if ((st = try_raw(r, err)) != MC_OK)
+        goto cleanup;
     r->end = r->attrs.nitems;
     *out = r;
     r = NULL;
@@ -276,7 +331,10 @@ static void read_ahead(mc_seg_reader *r, uint64_t pos)
         return;   /* enough asked ahead already */
     uint64_t from = at > r->ahead_end || at + READ_AHEAD < r->ahead_end ? at : r->ahead_end;
     r->ahead_end = at + READ_AHEAD;
-    mc_h5_read_ahead(r->file, from, r->ahead_end - from);
+    if (r->fd >= 0)
+        (void)posix_fadvise(r->fd, (off_t)from, (off_t)(r->ahead_end - from), POSIX_FADV_WILLNEED);
+    else
+        mc_h5_read_ahead(r->file, from, r->ahead_end - from);
 }
 
 /* Room for N items in the window's arrays. */
@@ -466,6 +524,16 @@ static void release_file(mc_seg_reader *r)
     mc_h5_close(&r->file);
 }
 
+/* Closes the raw descriptor and the chunk tables. */
+static void release_raw(mc_seg_reader *r)
+{
+    for (int d = 0; d < MC_SEG_NDSETS; d++)
+        mc_raw_col_free(&r->raw[d]);
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+}
+
 mc_status mc_seg_reader_load(mc_seg_reader *r, const uint8_t *lo, size_t lo_len, const uint8_t *hi, size_t hi_len,
                              mc_err *err)
 {
@@ -483,6 +551,7 @@ mc_status mc_seg_reader_load(mc_seg_reader *r, const uint8_t *lo, size_t lo_len,
         return st;
     mc_buf_free(&r->old_win);
     release_file(r);
+    release_raw(r);
     r->loaded = true;
     return MC_OK;
 }
@@ -494,6 +563,7 @@ void mc_seg_reader_close(mc_seg_reader **rp)
     mc_seg_reader *r = *rp;
     *rp = NULL;
     release_file(r);
+    release_raw(r);
     mc_buf_free(&r->win);
     mc_buf_free(&r->old_win);
     mc_buf_free(&r->prev_key);

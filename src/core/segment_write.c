@@ -9,13 +9,16 @@
 #include "err.h"
 #include "fault.h"
 #include "h5util.h"
+#include "segment_mem.h"
 #include "store.h"
 
 /* Each dataset is buffered in CHUNK_BYTES; the first time a buffer fills the
  * dataset is created with chunks of that many bytes, and every later flush
  * writes exactly one whole chunk. A dataset that never fills is created at
- * finish with one chunk of its exact length, so tiny segments stay tiny. */
-#define CHUNK_BYTES ((size_t)1 << 20)
+ * finish with one chunk of its exact length, so tiny segments stay tiny.
+ * Small chunks (segment_mem.h) keep what a reader holds per input small: a
+ * merge holds one reader per input. */
+#define CHUNK_BYTES ((size_t)MC_SEG_CHUNK_BYTES)
 /* Writeback of what was written is started every WRITEBACK_BYTES, so the
  * disk works while the merge goes on and the fsync at finish is short. */
 #define WRITEBACK_BYTES ((uint64_t)8 << 20)
