@@ -111,14 +111,14 @@ void mc_sched_fini(mc_sched *s)
 
 /* ---- picking ---- */
 
-size_t mc_sched_slices_wanted(const mc_request *req, size_t idle, bool single)
+size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size_t idle, bool single)
 {
     if (single)
         return 1;
     uint64_t bytes = 0;
     for (size_t i = 0; i < req->ninputs; i++)
         bytes += req->inputs[i].bytes;
-    uint64_t by_size = bytes / (req->segment_size / 4 + 1);
+    uint64_t by_size = bytes / (segment_size / 4 + 1);
     size_t want = idle;
     if (by_size < want)
         want = (size_t)by_size;
@@ -177,7 +177,8 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
         s->dry = !mc_picker_yielded(s->picker);   /* yielded after its moves: more to come */
         return MC_OK;
     }
-    return unit_start(s, req, mc_sched_slices_wanted(req, idle, single), out, err);
+    return unit_start(s, req, mc_sched_slices_wanted(req, mc_manifest_params(s->m)->segment_size, idle, single),
+                      out, err);
 }
 
 /* ---- answers and apply ---- */
