@@ -111,7 +111,8 @@ void mc_sched_fini(mc_sched *s)
 
 /* ---- picking ---- */
 
-size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size_t idle, bool single)
+size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size_t max_slices, size_t idle,
+                              bool single)
 {
     if (single)
         return 1;
@@ -124,6 +125,8 @@ size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size
         want = (size_t)by_size;
     if (want > MC_SCHED_MAX_SLICES)
         want = MC_SCHED_MAX_SLICES;
+    if (want > max_slices)
+        want = max_slices;
     return want ? want : 1;
 }
 
@@ -177,8 +180,9 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
         s->dry = !mc_picker_yielded(s->picker);   /* yielded after its moves: more to come */
         return MC_OK;
     }
-    return unit_start(s, req, mc_sched_slices_wanted(req, mc_manifest_params(s->m)->segment_size, idle, single),
-                      out, err);
+    size_t want = mc_sched_slices_wanted(req, mc_manifest_params(s->m)->segment_size,
+                                         mc_picker_max_slices(s->picker, req), idle, single);
+    return unit_start(s, req, want, out, err);
 }
 
 /* ---- answers and apply ---- */
