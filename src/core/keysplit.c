@@ -38,12 +38,15 @@ void mc_keysplit_clear(mc_keysplit *ks)
     memset(ks, 0, sizeof *ks);
 }
 
-mc_status mc_keysplit_compute(const mc_manifest *m, size_t nparts, mc_keysplit *out, mc_err *err)
+/* The segments to split: AT(CTX, i) for i < N, each i asked in increasing
+ * order (twice over). */
+typedef const mc_seg_meta *(*seg_at_fn)(void *ctx, size_t i);
+
+static mc_status compute(seg_at_fn at, void *ctx, size_t n, size_t nparts, mc_keysplit *out, mc_err *err)
 {
     memset(out, 0, sizeof *out);
     mc_status st = MC_OK;
-    size_t n = mc_manifest_count(m), nev = 0;
-    unsigned levels = mc_manifest_params(m)->levels;
+    size_t nev = 0;
     event *ev = NULL;
     if (nparts < 1)
         nparts = 1;
@@ -57,31 +60,29 @@ mc_status mc_keysplit_compute(const mc_manifest *m, size_t nparts, mc_keysplit *
     }
     /* The store's smallest and largest key, and their common prefix. */
     const mc_seg_meta *lo = NULL, *hi = NULL;
-    for (unsigned l = 0; l < levels; l++)
-        for (size_t i = 0; i < mc_manifest_level_count(m, l); i++) {
-            const mc_seg_meta *s = mc_manifest_level_at(m, l, i);
-            if (!lo || mc_key_cmp(s->min_key, s->min_key_len, lo->min_key, lo->min_key_len) < 0)
-                lo = s;
-            if (!hi || mc_key_cmp(s->max_key, s->max_key_len, hi->max_key, hi->max_key_len) > 0)
-                hi = s;
-        }
+    for (size_t i = 0; i < n; i++) {
+        const mc_seg_meta *s = at(ctx, i);
+        if (!lo || mc_key_cmp(s->min_key, s->min_key_len, lo->min_key, lo->min_key_len) < 0)
+            lo = s;
+        if (!hi || mc_key_cmp(s->max_key, s->max_key_len, hi->max_key, hi->max_key_len) > 0)
+            hi = s;
+    }
     size_t plen = 0;
     while (lo && plen < lo->min_key_len && plen < hi->max_key_len && lo->min_key[plen] == hi->max_key[plen])
         plen++;
     double total = 0;
-    for (unsigned l = 0; l < levels; l++)
-        for (size_t i = 0; i < mc_manifest_level_count(m, l); i++) {
-            const mc_seg_meta *s = mc_manifest_level_at(m, l, i);
-            double a = position(s->min_key, s->min_key_len, plen), b = position(s->max_key, s->max_key_len, plen);
-            double w = (double)s->bytes + 1;   /* +1: a segment of empty keys still counts */
-            total += w;
-            if (b > a) {
-                ev[nev++] = (event){a, w / (b - a), 0};
-                ev[nev++] = (event){b, -w / (b - a), 0};
-            } else {
-                ev[nev++] = (event){a, 0, w};
-            }
+    for (size_t i = 0; i < n; i++) {
+        const mc_seg_meta *s = at(ctx, i);
+        double a = position(s->min_key, s->min_key_len, plen), b = position(s->max_key, s->max_key_len, plen);
+        double w = (double)s->bytes + 1;   /* +1: a segment of empty keys still counts */
+        total += w;
+        if (b > a) {
+            ev[nev++] = (event){a, w / (b - a), 0};
+            ev[nev++] = (event){b, -w / (b - a), 0};
+        } else {
+            ev[nev++] = (event){a, 0, w};
         }
+    }
     qsort(ev, nev, sizeof *ev, event_cmp);
     /* Sweep: mass below x grows by density * dx between events. */
     double mass = 0, density = 0, x = nev ? ev[0].x : 0;
@@ -130,4 +131,39 @@ cleanup:
     if (st != MC_OK)
         mc_keysplit_clear(out);
     return st;
+}
+
+/* The manifest's segments, level by level, i counting across levels: a
+ * cursor, restarted when i goes back. */
+typedef struct manifest_walk {
+    const mc_manifest *m;
+    unsigned level;
+    size_t base;   /* index of the first entry of LEVEL */
+} manifest_walk;
+
+static const mc_seg_meta *manifest_at(void *ctx, size_t i)
+{
+    manifest_walk *w = ctx;
+    if (i < w->base)
+        w->level = 0, w->base = 0;
+    while (i - w->base >= mc_manifest_level_count(w->m, w->level))
+        w->base += mc_manifest_level_count(w->m, w->level++);
+    return mc_manifest_level_at(w->m, w->level, i - w->base);
+}
+
+mc_status mc_keysplit_compute(const mc_manifest *m, size_t nparts, mc_keysplit *out, mc_err *err)
+{
+    manifest_walk w = {.m = m};
+    return compute(manifest_at, &w, mc_manifest_count(m), nparts, out, err);
+}
+
+static const mc_seg_meta *array_at(void *ctx, size_t i)
+{
+    const mc_seg_meta *const *segs = ctx;
+    return &(*segs)[i];
+}
+
+mc_status mc_keysplit_segs(const mc_seg_meta *segs, size_t n, size_t nparts, mc_keysplit *out, mc_err *err)
+{
+    return compute(array_at, &segs, n, nparts, out, err);
 }

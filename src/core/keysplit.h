@@ -8,7 +8,7 @@
  * for correctness). The boundaries are the quantiles of that distribution,
  * written back as keys P + 8 bytes. Part i is [b[i-1], b[i]) with b[-1] =
  * -infinity and b[nparts-1] = +infinity; parts may be empty. A pure function
- * of the manifest: every rank computes the same boundaries. Level-0 stores
+ * of the manifest (or of the segments given): every rank computes the same boundaries. Level-0 stores
  * (all segments spanning the whole key space) balance as well as deep ones. */
 #ifndef MC_KEYSPLIT_H
 #define MC_KEYSPLIT_H
@@ -22,6 +22,9 @@ typedef struct mc_keysplit {
 } mc_keysplit;
 
 mc_status mc_keysplit_compute(const mc_manifest *m, size_t nparts, mc_keysplit *out, mc_err *err);
+/* The same over the N segments SEGS (e.g. a compaction's inputs: its
+ * slices balanced by their bytes, split.h) instead of a whole manifest. */
+mc_status mc_keysplit_segs(const mc_seg_meta *segs, size_t n, size_t nparts, mc_keysplit *out, mc_err *err);
 void mc_keysplit_clear(mc_keysplit *ks);
 
 #endif

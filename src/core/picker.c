@@ -612,6 +612,33 @@ static mc_status gather_l0(mc_picker *p, cand *c, const mc_seg_meta *e, uint64_t
     return g.st;
 }
 
+/* Outputs a round may leave (one per slice): the room the final pass keeps
+ * for them, an eighth of the width, at least one. In files (ROUND_FDS) and
+ * in memory (ROUND_MEM: an eighth of the budget, each output costing at
+ * most what a large input does). */
+static size_t round_fds(const mc_picker *p)
+{
+    return p->max_fds >= 16 ? p->max_fds / 8 : 1;
+}
+
+static size_t round_mem(const mc_picker *p)
+{
+    uint64_t n = p->mem_budget / 8 / mc_seg_input_mem_max();
+    return n > p->max_fds ? p->max_fds : n ? (size_t)n : 1;
+}
+
+size_t mc_picker_max_slices(const mc_picker *p, const mc_request *req)
+{
+    if (req->segment_size != L0_RUN_SEGMENT_SIZE || req->out_level != 0)
+        return SIZE_MAX;
+    /* Fewer outputs than inputs, or the round would not narrow level 0 (a
+     * round of 2 cut in 2 left 2: picked again forever); and no more than
+     * the final pass left room for. */
+    size_t room = round_fds(p) < round_mem(p) ? round_fds(p) : round_mem(p);
+    size_t narrowing = req->ninputs > 1 ? req->ninputs - 1 : 1;
+    return room < narrowing ? room : narrowing;
+}
+
 /* One pass cannot hold the gathered uppers (COST over the budget, or more
  * than max_fds of them): a round of the merge tree merges the oldest of them
  * into level 0, one segment per slice, taking only as many as the final
@@ -619,10 +646,11 @@ static mc_status gather_l0(mc_picker *p, cand *c, const mc_seg_meta *e, uint64_t
  * of rounds grows with the logarithm of the count, not the count. */
 static void narrow_to_round(const mc_picker *p, cand *c, uint64_t cost, bool capped)
 {
-    /* What the final pass must shed, plus room (an eighth of the width)
-     * for this round's outputs, one per slice. */
+    /* What the final pass must shed, plus room for this round's outputs,
+     * one per slice (round_fds, round_mem; mc_picker_max_slices keeps to
+     * them). */
     uint64_t shed_cost = cost > p->mem_budget ? cost - p->mem_budget + p->mem_budget / 8 : 0;
-    size_t shed_count = c->nups > p->max_fds ? c->nups - p->max_fds + p->max_fds / 8 : 0;
+    size_t shed_count = c->nups > p->max_fds ? c->nups - p->max_fds + round_fds(p) : 0;
     uint64_t taken_cost = 0;
     size_t n = 0;
     while (n < c->nups) {

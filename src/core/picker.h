@@ -78,6 +78,13 @@ void mc_picker_quarantine(mc_picker *p, const mc_request *req);
  * can start now. */
 bool mc_picker_yielded(const mc_picker *p);
 
+/* Most slices REQ (a request this picker made) may be cut into: SIZE_MAX,
+ * except for a round of the merge tree (its outputs are not cut at the
+ * segment size, so each slice leaves one segment at level 0): fewer than
+ * its inputs, so that every round narrows level 0, and within the room the
+ * final pass keeps for a round's outputs. */
+size_t mc_picker_max_slices(const mc_picker *p, const mc_request *req);
+
 size_t mc_picker_inflight(const mc_picker *p);
 uint64_t mc_picker_moves(const mc_picker *p);
 /* True while some level is over its limit (full mode: not yet one bottom

@@ -123,19 +123,22 @@ void mc_sched_fini(mc_sched *s)
 
 /* ---- picking ---- */
 
-size_t mc_sched_slices_wanted(const mc_request *req, size_t idle, bool single)
+size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size_t max_slices, size_t idle,
+                              bool single)
 {
     if (single)
         return 1;
     uint64_t bytes = 0;
     for (size_t i = 0; i < req->ninputs; i++)
         bytes += req->inputs[i].bytes;
-    uint64_t by_size = bytes / (req->segment_size / 4 + 1);
+    uint64_t by_size = bytes / (segment_size / 4 + 1);
     size_t want = idle;
     if (by_size < want)
         want = (size_t)by_size;
     if (want > MC_SCHED_MAX_SLICES)
         want = MC_SCHED_MAX_SLICES;
+    if (want > max_slices)
+        want = max_slices;
     return want ? want : 1;
 }
 
@@ -189,7 +192,9 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
         s->dry = !mc_picker_yielded(s->picker);   /* yielded after its moves: more to come */
         return MC_OK;
     }
-    return unit_start(s, req, mc_sched_slices_wanted(req, idle, single), out, err);
+    size_t want = mc_sched_slices_wanted(req, mc_manifest_params(s->m)->segment_size,
+                                         mc_picker_max_slices(s->picker, req), idle, single);
+    return unit_start(s, req, want, out, err);
 }
 
 /* ---- answers and apply ---- */

@@ -63,8 +63,13 @@ mc_status mc_sched_init(mc_sched *s, const char *store, mc_manifest *m, const mc
 void mc_sched_fini(mc_sched *s);
 
 /* How many slices to cut REQ into: one per idle rank, none smaller than a
- * quarter segment, at most MC_SCHED_MAX_SLICES; 1 when SINGLE. */
-size_t mc_sched_slices_wanted(const mc_request *req, size_t idle, bool single);
+ * quarter of SEGMENT_SIZE (the store's), at most MC_SCHED_MAX_SLICES and
+ * MAX_SLICES (mc_picker_max_slices); 1 when SINGLE. The store's segment
+ * size, not REQ's: a round of the merge tree (docs/COMPACTION.md) does not
+ * cut its outputs, but is sliced as any merge of its bytes would be, within
+ * the picker's cap (each slice leaves a level-0 segment). */
+size_t mc_sched_slices_wanted(const mc_request *req, uint64_t segment_size, size_t max_slices, size_t idle,
+                              bool single);
 
 /* Work for RANK: a waiting flight it may run (not one that avoids RANK
  * unless NLIVE <= 1; not a slice of a cut unit when LEAVE_SLICES), else,

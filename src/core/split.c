@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "keysplit.h"
 
 /* Boundary keys: slice i covers (b[i-1], b[i]] with b[-1] = parent lo and
  * b[n-1] = parent hi. */
@@ -51,78 +52,44 @@ static bool in_parent(const mc_request *parent, const uint8_t *k, size_t len)
     return true;
 }
 
-/* Boundaries at lower ends, balancing the lowers' bytes over WANT slices. */
-static mc_status lower_bounds(const mc_request *parent, size_t want, bounds *b, mc_err *err)
+/* Boundaries balancing every input's bytes over WANT slices: the
+ * quantiles of the inputs' byte distribution (keysplit.h: each input's
+ * bytes spread over its own key range, so a level 0 of whole-range and
+ * narrow segments, or a few wide uppers over many lowers, is cut where the
+ * data is, not at even steps of the key space). A cut inside a lower moves
+ * to that lower's end, so that each lower lies wholly in one slice. */
+static mc_status data_bounds(const mc_request *parent, size_t want, bounds *b, mc_err *err)
 {
-    const mc_seg_meta *lw = parent->inputs + parent->nuppers;
-    size_t nl = parent->ninputs - parent->nuppers;
-    uint64_t total = 0, acc = 0;
-    for (size_t j = 0; j < nl; j++)
-        total += lw[j].bytes;
-    size_t next = 1;
-    for (size_t j = 0; j + 1 < nl && next < want; j++) {
-        acc += lw[j].bytes;
-        if (acc * want < total * next)
-            continue;
-        next++;
-        if (!in_parent(parent, lw[j].max_key, lw[j].max_key_len))
-            continue;
-        mc_status st = bounds_push(b, lw[j].max_key, lw[j].max_key_len, err);
-        if (st != MC_OK)
-            return st;
-    }
-    return MC_OK;
-}
-
-/* The 8 bytes of K after position AT, big-endian, zero-padded. */
-static uint64_t be64_at(const uint8_t *k, size_t len, size_t at)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = (v << 8) | (at + i < len ? k[at + i] : 0);
-    return v;
-}
-
-/* Boundaries interpolated between the uppers' smallest and largest keys,
- * reading keys as numbers after their common prefix: even slices for
- * uniform and sequential keys, merely uneven ones otherwise. */
-static mc_status upper_bounds(const mc_request *parent, size_t want, bounds *b, mc_err *err)
-{
+    mc_keysplit ks;
+    mc_status st = mc_keysplit_segs(parent->inputs, parent->ninputs, want, &ks, err);
+    if (st != MC_OK)
+        return st;
+    /* The inputs' smallest and largest keys: a cut outside leaves a slice empty. */
     const mc_seg_meta *lo = &parent->inputs[0], *hi = &parent->inputs[0];
-    for (size_t i = 1; i < parent->nuppers; i++) {
+    for (size_t i = 1; i < parent->ninputs; i++) {
         const mc_seg_meta *e = &parent->inputs[i];
         if (mc_key_cmp(e->min_key, e->min_key_len, lo->min_key, lo->min_key_len) < 0)
             lo = e;
         if (mc_key_cmp(e->max_key, e->max_key_len, hi->max_key, hi->max_key_len) > 0)
             hi = e;
     }
-    const uint8_t *a = lo->min_key, *z = hi->max_key;
-    size_t al = lo->min_key_len, zl = hi->max_key_len, pre = 0;
-    while (pre < al && pre < zl && a[pre] == z[pre])
-        pre++;
-    uint64_t va = be64_at(a, al, pre), vz = be64_at(z, zl, pre);
-    if (vz <= va)
-        return MC_OK;
-    uint8_t key[MC_KEY_MAX + 8];
-    if (pre + 8 > sizeof key)
-        return MC_OK;
-    memcpy(key, a, pre);
-    for (size_t i = 1; i < want; i++) {
-        uint64_t v = va + (uint64_t)((double)(vz - va) * ((double)i / (double)want));
-        for (size_t j = 0; j < 8; j++)
-            key[pre + j] = (uint8_t)(v >> (8 * (7 - j)));
-        size_t len = pre + 8;
-        while (len > pre + 1 && key[len - 1] == 0)
-            len--; /* shortest key with that value: still in order */
-        if (mc_key_cmp(key, len, a, al) <= 0 || mc_key_cmp(key, len, z, zl) >= 0)
+    const mc_seg_meta *lw = parent->inputs + parent->nuppers;
+    size_t nl = parent->ninputs - parent->nuppers, j = 0;
+    for (size_t i = 0; i + 1 < ks.nparts && st == MC_OK; i++) {
+        const uint8_t *k = ks.bound[i];
+        size_t len = ks.bound_len[i];
+        while (j < nl && mc_key_cmp(lw[j].max_key, lw[j].max_key_len, k, len) < 0)
+            j++;   /* lowers are sorted and disjoint: j is the first not wholly below K */
+        if (j < nl && mc_key_cmp(lw[j].min_key, lw[j].min_key_len, k, len) <= 0)
+            k = lw[j].max_key, len = lw[j].max_key_len;
+        if (mc_key_cmp(k, len, lo->min_key, lo->min_key_len) < 0 ||
+            mc_key_cmp(k, len, hi->max_key, hi->max_key_len) >= 0)
             continue;
-        if (!in_parent(parent, key, len))
-            continue;
-        mc_status st = bounds_push(b, key, len, err);
-        if (st != MC_OK)
-            return st;
+        if (in_parent(parent, k, len))
+            st = bounds_push(b, k, len, err);
     }
-    return MC_OK;
+    mc_keysplit_clear(&ks);
+    return st;
 }
 
 /* K + "\0": the first key after K. */
@@ -206,11 +173,7 @@ mc_status mc_split_request(const mc_request *parent, size_t want, mc_manifest *m
     *slices = NULL;
     *n = 0;
     if (want > 1 && parent->nuppers >= 1) {
-        if (parent->ninputs > parent->nuppers)
-            st = lower_bounds(parent, want, &b, err);
-        else
-            st = upper_bounds(parent, want, &b, err);
-        if (st != MC_OK)
+        if ((st = data_bounds(parent, want, &b, err)) != MC_OK)
             goto cleanup;
     }
     out = calloc(b.n + 1, sizeof *out);

@@ -6,10 +6,10 @@
  * in its range, a key range [lo, hi] (the parent's flags, split key and
  * guards). The slices' ranges partition the parent's: slice i ends at a key
  * K and slice i+1 starts at K + "\0", the next key after K in key order, so
- * every key belongs to exactly one slice. Boundaries are the ends of lowers
- * (each lower lies wholly in one slice), chosen to balance the lowers' bytes;
- * with no lowers they are interpolated between the uppers' smallest and
- * largest keys. Each slice gets its own fresh segnos, enough for the worst
+ * every key belongs to exactly one slice. Boundaries balance the bytes of
+ * all the inputs, uppers and lowers (the quantiles of their distribution
+ * over the key space, keysplit.h), a cut inside a lower moved to its end
+ * (each lower lies wholly in one slice). Each slice gets its own fresh segnos, enough for the worst
  * case (every upper byte landing in it).
  * The parent is applied only when every slice has succeeded: mc_split_join
  * builds the parent's request and response as if one worker had done it all,

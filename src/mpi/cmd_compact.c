@@ -146,6 +146,9 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
 
     mc_provenance prov;
     mc_provenance_begin(&prov, ctx, argc, argv, a.store, s.m);   /* collective: hosts */
+    mc_cores cores;
+    mc_cores_gather(ctx, &cores);   /* collective: hosts and their cores */
+    a.opts.cores = &cores;
     if (ctx->rank == 0) {
         mc_report rep;
         bool committed = false;
@@ -165,6 +168,7 @@ int mc_cmd_compact(int argc, char **argv, const mc_cli_ctx *ctx)
     } else {
         mc_worker_run(ctx, a.store);
     }
+    mc_cores_free(&cores);
     mc_provenance_free(&prov);
     mc_session_close(&s);
     mc_cmdline_free(&cl);

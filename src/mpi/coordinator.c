@@ -49,6 +49,8 @@ typedef struct coord {
 
     mc_sched s;             /* picker, units and flights, queued deletions, commits */
     unsigned *load;         /* per rank: requests sent there and not answered */
+    unsigned *node_busy;    /* per host (opts->cores): ranks compacting there; NULL: no cap */
+    unsigned *node_tally;   /* per host: scratch for idle_ranks */
     bool *gone;             /* per rank: said farewell */
     size_t nlive;           /* ranks that take work, rank 0 included */
     int rotor;              /* next worker rank to try */
@@ -125,11 +127,39 @@ static void drop_waiting(coord *c)
     }
 }
 
+static bool rank_busy(const coord *c, int rank)
+{
+    return rank == 0 ? c->local_busy : c->load[rank] > 0;
+}
+
+/* RANK's busy state may have changed from WAS: its host's count follows. */
+static void busy_changed(coord *c, int rank, bool was)
+{
+    bool is = rank_busy(c, rank);
+    if (!c->node_busy || was == is)
+        return;
+    unsigned *n = &c->node_busy[c->opts->cores->node_of[rank]];
+    *n = is ? *n + 1 : *n - 1;
+}
+
+/* An idle RANK may start compacting: its host has a core no merge holds
+ * (cores.h: more merges than cores only take turns on them). */
+static bool host_has_core(const coord *c, int rank)
+{
+    if (!c->node_busy)
+        return true;
+    int node = c->opts->cores->node_of[rank];
+    return c->node_busy[node] < c->opts->cores->cores[node];
+}
+
 static void stop_running(coord *c, flight *f)
 {
     c->running--;
-    if (f->rank > 0)
+    if (f->rank > 0) {
+        bool was = rank_busy(c, f->rank);
         c->load[f->rank]--;
+        busy_changed(c, f->rank, was);
+    }
 }
 
 /* ---- picking and sending ---- */
@@ -139,19 +169,25 @@ static void note_moves(coord *c)
     c->rep->moved = mc_sched_note_moves(&c->s);
 }
 
-/* Ranks with nothing to do right now (rank 0 when it is not compacting). */
+/* Ranks with nothing to do right now (rank 0 when it is not compacting)
+ * that may start (no more per host than it has cores free). */
 static size_t idle_ranks(const coord *c)
 {
-    size_t n = c->local_busy ? 0 : 1;
-    for (int r = 1; r < c->ctx->size; r++)
-        if (!c->gone[r] && c->load[r] == 0)
-            n++;
+    size_t n = 0;
+    if (c->node_busy)
+        memset(c->node_tally, 0, c->opts->cores->nnodes * sizeof *c->node_tally);
+    for (int r = 0; r < c->ctx->size; r++) {
+        if (rank_busy(c, r) || (r > 0 && c->gone[r]))
+            continue;
+        if (c->node_busy) {
+            int node = c->opts->cores->node_of[r];
+            if (c->node_busy[node] + c->node_tally[node] >= c->opts->cores->cores[node])
+                continue;
+            c->node_tally[node]++;
+        }
+        n++;
+    }
     return n;
-}
-
-static bool rank_busy(const coord *c, int rank)
-{
-    return rank == 0 ? c->local_busy : c->load[rank] > 0;
 }
 
 /* Work for RANK: a waiting flight it may run, or a new pick. A slice waits
@@ -195,7 +231,9 @@ static void send_request(coord *c, flight *f, int rank)
     /* In flight before it is sent: the answer may come before Isend returns. */
     mc_lc_flight_run(&c->s.lc, f, rank);
     c->running++;
+    bool was = rank_busy(c, rank);
     c->load[rank]++;
+    busy_changed(c, rank, was);
     if (!grow((void **)&c->sends, &c->cap_sends, c->nsends + 1, sizeof *c->sends)) {
         mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory sending a compaction request");
         go_fatal(c);
@@ -234,7 +272,8 @@ static void schedule_remote(coord *c)
         sent = false;
         for (int k = 0; k < nworkers && !c->fatal && !c->ending && job_has_room(c); k++) {
             int rank = 1 + (c->rotor - 1 + k) % nworkers;
-            if (c->gone[rank] || c->load[rank] >= c->opts->inflight)
+            if (c->gone[rank] || c->load[rank] >= c->opts->inflight ||
+                (c->load[rank] == 0 && !host_has_core(c, rank)))
                 continue;
             flight *f = take_work(c, rank);
             if (!f)
@@ -561,6 +600,7 @@ static void run_local(coord *c, flight *f)
     mc_lc_flight_run(&c->s.lc, f, 0);
     c->running++;
     c->local_busy = true;
+    busy_changed(c, 0, false);
     c->local = f;
     mc_compact_hooks hooks = {.poll = poll_hook, .ctx = c, .merged = local_merged};
     mc_response resp;
@@ -571,6 +611,7 @@ static void run_local(coord *c, flight *f)
     if (resp.stats.seconds < 0)
         resp.stats.seconds = 0;
     c->local_busy = false;
+    busy_changed(c, 0, true);
     c->local = NULL;
     if (c->live)
         c->live[0] = 0;
@@ -613,7 +654,7 @@ static void main_loop(coord *c)
         housekeeping(c);
         if (c->fatal || c->abandoned)
             return;
-        if (!c->local_busy && job_has_room(c)) {
+        if (!c->local_busy && job_has_room(c) && host_has_core(c, 0)) {
             flight *f = take_work(c, 0);
             if (f) {
                 run_local(c, f);
@@ -659,7 +700,11 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     c->load = calloc(size, sizeof *c->load);
     c->gone = calloc(size, sizeof *c->gone);
     c->live = calloc(size, sizeof *c->live);
-    if (!c->load || !c->gone || !c->live) {
+    if (opts->cores && opts->cores->nnodes) {
+        c->node_busy = calloc(opts->cores->nnodes, sizeof *c->node_busy);
+        c->node_tally = calloc(opts->cores->nnodes, sizeof *c->node_tally);
+    }
+    if (!c->load || !c->gone || !c->live || (opts->cores && opts->cores->nnodes && (!c->node_busy || !c->node_tally))) {
         mc_err_set(&c->err, MC_ENOMEM, ENOMEM, "out of memory for %zu ranks' state", size);
         go_fatal(c);
     } else if (mc_sched_init(&c->s, store, m, &popts, sched_log, c, &c->err) != MC_OK ||
@@ -700,6 +745,8 @@ int mc_coordinator_run(const mc_cli_ctx *ctx, const char *store, mc_manifest *m,
     mc_progress_destroy(&c->progress);
     mc_sched_fini(&c->s);
     free(c->load);
+    free(c->node_busy);
+    free(c->node_tally);
     free(c->gone);
     free(c->live);
     free(c->sends);

@@ -39,6 +39,7 @@
 #define MC_COORDINATOR_H
 
 #include "cli.h"
+#include "cores.h"
 #include "manifest.h"
 #include "progress.h"
 #include "report.h"
@@ -52,6 +53,8 @@ typedef struct mc_coord_opts {
     double time_limit;      /* seconds; 0 = none */
     mc_progress_mode progress;
     double progress_interval;   /* seconds between progress lines; 0: the mode's default */
+    const mc_cores *cores;  /* hosts and their cores (borrowed): no more ranks of a host
+                               compact at once than it has cores; NULL: no cap */
 } mc_coord_opts;
 
 /* Runs rank 0's side until the store is within its limits, the run is

@@ -447,6 +447,16 @@ def main(argv):
         return 0
     if cmd == "check-seg-dir":
         return check_seg_dir(argv[2])
+    if cmd == "model":
+        # the scan lines the newest version per key over every segment the
+        # manifest names gives (the reference model of compaction tests)
+        _rel, _attrs, entries = read_manifest(argv[2])
+        items = []
+        for e in entries:
+            items += read_segment(seg_path(argv[2], e["segno"]))[1]
+        for line in scan_lines(logical(items)):
+            print(line)
+        return 0
     if cmd == "snapshot":
         print(snapshot(argv[2]))
         return 0

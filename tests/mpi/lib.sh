@@ -159,6 +159,12 @@ check_seg_dir() {
     fmt check-seg-dir "$1" || fail "seg/ of $1 does not match its manifest"
 }
 
+# model_of STORE OUT: the scan lines the newest version per key over STORE's
+# segments gives (the reference model, computed with h5py).
+model_of() {
+    fmt model "$1" >"$2" || fail "cannot compute the model of $1"
+}
+
 snapshot() { fmt snapshot "$1"; }
 
 pass() { echo "PASS: $(basename "$0") np=$NP seed=$MC_SEED"; }

@@ -36,23 +36,7 @@ report_field() {
         || fail "report $1 has no $2"
 }
 
-# model STORE OUT: the scan lines the segments' newest versions give.
-model() {
-    py - "$1" "$2" <<'PYEOF' || fail "cannot compute the model of $1"
-import sys
-import mcformat as mf
-store, out = sys.argv[1], sys.argv[2]
-_rel, _attrs, entries = mf.read_manifest(store)
-items = []
-for e in entries:
-    items += mf.read_segment(mf.seg_path(store, e["segno"]))[1]
-with open(out, "w") as f:
-    for line in mf.scan_lines(mf.logical(items)):
-        f.write(line + "\n")
-PYEOF
-}
-
-model "$store" "$MC_TMP/model.txt"
+model_of "$store" "$MC_TMP/model.txt"
 d0=$(digest_of "$store")
 ((n > 1200)) || cp -a "$store" "$MC_BASE/copy"
 cp -a "$store" "$MC_BASE/plain"

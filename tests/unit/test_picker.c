@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "picker.h"
+#include "sched.h"
 #include "segment_mem.h"
 
 static uint64_t rng_state;
@@ -522,6 +523,12 @@ static void test_l0_batch_bounds(void **state)
     assert_int_equal(b->ninputs, 1 + 3);   /* one upper: fanout + 1 lowers, sticky past them */
     assert_true(b->flags & MC_REQ_STICKY);
     assert_int_equal(b->inputs[3].segno, 302);
+    /* A round leaves one segment per slice: it may be cut in at most the
+     * room the final pass kept (64/8), never in as many as its inputs; any
+     * other request in as many as the scheduler wants. */
+    assert_true(mc_picker_max_slices(p, a) >= 2);
+    assert_true(mc_picker_max_slices(p, a) <= 8);
+    assert_int_equal(mc_picker_max_slices(p, b), SIZE_MAX);
     assert_int_equal(mc_picker_next(p, &c, NULL), MC_OK);
     assert_null(c);   /* 15 .. 70 wait for the round over their range */
     mc_picker_release(p, a);
@@ -541,6 +548,35 @@ static void test_l0_batch_bounds(void **state)
     assert_int_equal(a->ninputs, 70 + 30);
     assert_int_equal(a->out_level, 1);
     assert_false(a->flags & MC_REQ_STICKY);
+    mc_picker_release(p, a);
+    mc_request_clear(a);
+    free(a);
+    mc_picker_destroy(&p);
+    mc_manifest_destroy(&m);
+}
+
+/* A narrow merge (4 files, as MPICOMPACT_MERGE_FDS=4 makes it): 6
+ * overlapping level-0 segments are a round of 6 - 4 + 1 = 3 (the room of one
+ * output), which must not be cut in slices: two slices of a round of 2 left 2
+ * segments, picked again forever (compact at 2 ranks never ended). Then the
+ * 4 left are one pass. */
+static void test_round_narrows(void **state)
+{
+    (void)state;
+    mc_manifest *m = new_manifest(2, 1, 4, 100);
+    for (uint64_t i = 0; i < 6; i++)
+        add(m, 1 + i, 0, i, 5000 + i, 10, 0, 100 + 20 * i);
+    mc_picker *p = NULL;
+    mc_picker_opts narrow = {.max_fds = 4};
+    assert_int_equal(mc_picker_create(m, &narrow, &p, NULL), MC_OK);
+    mc_request *a = NULL;
+    assert_int_equal(mc_picker_next(p, &a, NULL), MC_OK);
+    assert_non_null(a);
+    assert_int_equal(a->ninputs, 3);
+    assert_int_equal(a->out_level, 0);
+    assert_int_equal(mc_picker_max_slices(p, a), 1);
+    for (size_t n = 2; n <= 4; n++)
+        assert_int_equal(mc_sched_slices_wanted(a, 1, mc_picker_max_slices(p, a), n, false), 1);
     mc_picker_release(p, a);
     mc_request_clear(a);
     free(a);
@@ -760,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_l0_overlapping_together),
         cmocka_unit_test(test_l0_batches),
         cmocka_unit_test(test_l0_batch_bounds),
+        cmocka_unit_test(test_round_narrows),
         cmocka_unit_test(test_l0_memory_width),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_moves),

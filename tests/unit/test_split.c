@@ -96,8 +96,6 @@ static void one_trial(size_t nuppers, size_t nlowers, size_t want)
     size_t n = 0;
     assert_int_equal(mc_split_request(&parent, want, m, &s, &n, &err), MC_OK);
     assert_true(n >= 1 && n <= want);
-    if (nlowers)
-        assert_true(n <= nlowers);   /* cuts only between lowers */
 
     /* Every lower in exactly one slice, inside its range; uppers in all. */
     size_t seen = 0;
@@ -173,31 +171,85 @@ static void test_split_uppers_only(void **state)
         one_trial(1 + rnd() % 6, 0, 2 + rnd() % 8);
 }
 
-/* Ten lowers of equal size in four slices: cut at lowers 3, 5 and 8. */
-static void test_even_lowers_even_slices(void **state)
+/* PARENT (built by SETUP from random_parent's shape) cut into WANT slices
+ * in a fresh manifest; CHECK looks at the N slices S. */
+static void cut_and_check(size_t nuppers, size_t nlowers, size_t want, void (*setup)(mc_request *parent),
+                          void (*check)(const mc_request *s, size_t n))
 {
-    (void)state;
     mc_params p;
     mc_params_default(&p);
     mc_manifest *m = NULL;
     mc_err err = {0};
     assert_int_equal(mc_manifest_create(&p, &m, &err), MC_OK);
     mc_request parent;
-    random_parent(&parent, m, 1, 10);
-    for (size_t j = 1; j < parent.ninputs; j++)
-        parent.inputs[j].bytes = 100;
+    random_parent(&parent, m, nuppers, nlowers);
+    setup(&parent);
     mc_request *s = NULL;
     size_t n = 0;
-    assert_int_equal(mc_split_request(&parent, 4, m, &s, &n, &err), MC_OK);
-    assert_int_equal(n, 4);
-    size_t expect[4] = {3, 2, 3, 2};
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(s[i].ninputs - s[i].nuppers, expect[i]);
+    assert_int_equal(mc_split_request(&parent, want, m, &s, &n, &err), MC_OK);
+    check(s, n);
+    for (size_t i = 0; i < n; i++)
         mc_request_clear(&s[i]);
-    }
     free(s);
     mc_request_clear(&parent);
     mc_manifest_destroy(&m);
+}
+
+/* Ten lowers of equal size under an upper of almost no bytes, in four
+ * slices: each slice gets 2 or 3 of them (cuts at lower ends). */
+static void even_lowers(mc_request *parent)
+{
+    parent->inputs[0].bytes = 1;
+    for (size_t j = 1; j < parent->ninputs; j++)
+        parent->inputs[j].bytes = 100;
+}
+
+static void even_slices(const mc_request *s, size_t n)
+{
+    assert_int_equal(n, 4);
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t got = s[i].ninputs - s[i].nuppers;
+        assert_true(got >= 2 && got <= 3);
+        sum += got;
+    }
+    assert_int_equal(sum, 10);
+}
+
+static void test_even_lowers_even_slices(void **state)
+{
+    (void)state;
+    cut_and_check(1, 10, 4, even_lowers, even_slices);
+}
+
+/* Slices balanced by data, not by the key space: one upper spans the whole
+ * key space with few bytes, nine hold most of the bytes within its first
+ * thousandth. Two slices cut inside that thousandth (even steps of the
+ * key space would cut in the middle: one slice with almost everything). */
+#define DENSE_END (UINT32_MAX / 1000)
+
+static void dense_start(mc_request *parent)
+{
+    set_range(&parent->inputs[0], parent->inputs[0].segno, 0, 0, UINT32_MAX, 1000);
+    for (size_t i = 1; i < parent->ninputs; i++) {
+        mc_seg_meta_clear(&parent->inputs[i]);
+        set_range(&parent->inputs[i], parent->inputs[0].segno + i, 0, 0, DENSE_END, 10000);
+    }
+}
+
+static void cut_in_dense(const mc_request *s, size_t n)
+{
+    assert_int_equal(n, 2);
+    uint8_t k[4] = {(uint8_t)(DENSE_END >> 24), (uint8_t)(DENSE_END >> 16), (uint8_t)(DENSE_END >> 8),
+                    (uint8_t)DENSE_END};
+    assert_true(s[0].flags & MC_REQ_HAS_HI);
+    assert_true(mc_key_cmp(s[0].hi.p, s[0].hi.len, k, 4) < 0);
+}
+
+static void test_slices_follow_the_data(void **state)
+{
+    (void)state;
+    cut_and_check(10, 0, 2, dense_start, cut_in_dense);
 }
 
 static void test_no_split_when_one_wanted(void **state)
@@ -217,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_split_with_lowers),
         cmocka_unit_test(test_split_uppers_only),
         cmocka_unit_test(test_even_lowers_even_slices),
+        cmocka_unit_test(test_slices_follow_the_data),
         cmocka_unit_test(test_no_split_when_one_wanted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
