@@ -1,5 +1,5 @@
 /* coordinator_sim: rank 0's real picking, slicing, validation, apply and
- * commit code (src/core/sched.h) driven against simulated workers that
+ * commit code (src/core/compact_sched.h) driven against simulated workers that
  * answer at once, on a synthetic manifest (no segment files), to measure
  * what the coordinator costs per compaction at scales this machine cannot
  * run for real (bench/README.md).
@@ -31,7 +31,7 @@
 #include "json.h"
 #include "manifest_base.h"
 #include "manifest_io.h"
-#include "sched.h"
+#include "compact_sched.h"
 #include "store.h"
 
 #define SIM_INFLIGHT 2

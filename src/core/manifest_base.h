@@ -26,7 +26,7 @@
 
 #include "manifest.h"
 
-/* Default MIN for the compaction loop (sched.c); the environment variable
+/* Default MIN for the compaction loop (compact_sched.c); the environment variable
  * MPICOMPACT_MANIFEST_BG_MIN overrides it (0: off; tests use 1). */
 #define MC_MANIFEST_BASE_MIN_DEFAULT 20000u
 #define MC_MANIFEST_BASE_CHAIN 8u

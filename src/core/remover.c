@@ -11,8 +11,7 @@
 #include "err.h"
 #include "store.h"
 
-/* C11 threads, not <pthread.h>: that header includes <sched.h>, which the
- * core's include path resolves to its own sched.h. */
+/* C11 threads (<threads.h>), the standard's own. */
 #define BATCH 64   /* segnos the thread takes per lock */
 
 struct mc_remover {

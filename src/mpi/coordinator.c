@@ -15,7 +15,7 @@
 #include "log.h"
 #include "manifest_io.h"
 #include "mpiutil.h"
-#include "sched.h"
+#include "compact_sched.h"
 #include "signals.h"
 #include "store.h"
 #include "wire.h"

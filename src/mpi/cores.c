@@ -1,20 +1,30 @@
 /* cores: CPUs per host for the coordinator's concurrency cap (cores.h). */
 #include "cores.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* What each rank sends: its host and its CPUs. */
+/* What each rank sends: its host and the CPUs it may run on (its affinity
+ * mask: Slurm's cgroup or mpirun's binding; all online CPUs when it cannot
+ * be read). A host's count is the union over its ranks: ranks bound to one
+ * core each count one each, a job confined to 8 CPUs of a 64-CPU node
+ * counts 8. */
 typedef struct rank_info {
     char host[MPI_MAX_PROCESSOR_NAME];
-    unsigned cpus;
+    cpu_set_t cpus;
 } rank_info;
 
-static unsigned my_cpus(void)
+static void my_cpus(cpu_set_t *set)
 {
+    CPU_ZERO(set);
+    if (sched_getaffinity(0, sizeof *set, set) == 0 && CPU_COUNT(set) > 0)
+        return;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
+    CPU_ZERO(set);
+    for (long i = 0; i < (n > 0 ? n : 1) && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, set);
 }
 
 static unsigned env_cores(void)
@@ -35,7 +45,7 @@ void mc_cores_gather(const mc_cli_ctx *ctx, mc_cores *out)
     int len = 0;
     MPI_Get_processor_name(mine.host, &len);
     mine.host[sizeof mine.host - 1] = '\0';
-    mine.cpus = my_cpus();
+    my_cpus(&mine.cpus);
     size_t n = (size_t)ctx->size;
     rank_info *all = NULL;
     int bad = 0;
@@ -53,7 +63,8 @@ void mc_cores_gather(const mc_cli_ctx *ctx, mc_cores *out)
     if (ctx->rank == 0 && !bad) {
         unsigned fixed = env_cores();
         size_t *first = calloc(n, sizeof *first);   /* a rank of each host */
-        for (size_t r = 0; r < n && first; r++) {
+        cpu_set_t *sets = calloc(n, sizeof *sets);  /* per host: the union of its ranks' CPUs */
+        for (size_t r = 0; r < n && first && sets; r++) {
             size_t node = out->nnodes;
             if (r > 0 && strcmp(all[r - 1].host, all[r].host) == 0)
                 node = (size_t)out->node_of[r - 1];   /* ranks of a host are usually consecutive */
@@ -65,12 +76,12 @@ void mc_cores_gather(const mc_cli_ctx *ctx, mc_cores *out)
                 out->cores[out->nnodes++] = 0;
             }
             out->node_of[r] = (int)node;
-            unsigned c = fixed ? fixed : all[r].cpus;
-            if (c > out->cores[node])
-                out->cores[node] = c;
+            CPU_OR(&sets[node], &sets[node], &all[r].cpus);
+            out->cores[node] = fixed ? fixed : (unsigned)CPU_COUNT(&sets[node]);
         }
-        bad = !first;
+        bad = !first || !sets;
         free(first);
+        free(sets);
     }
     free(all);
     if (bad)

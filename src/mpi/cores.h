@@ -4,8 +4,10 @@
  * its inputs' page cache meanwhile (4 ranks on 2 cores were slower than 2).
  *
  * mc_cores_gather() is collective: each rank names its host
- * (MPI_Get_processor_name) and counts its host's online CPUs. On rank 0,
- * node_of[rank] is the rank's host index and cores[node] that count, or
+ * (MPI_Get_processor_name) and the CPUs it may run on (its affinity mask:
+ * a Slurm cgroup or mpirun's binding). On rank 0, node_of[rank] is the
+ * rank's host index and cores[node] the CPUs of the union of its ranks'
+ * masks, or
  * MPICOMPACT_CORES (a positive integer: that many per host; tests and
  * benchmarks use it). Elsewhere both are NULL. Owns its arrays. */
 #ifndef MC_CORES_H

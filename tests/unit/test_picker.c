@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "picker.h"
-#include "sched.h"
+#include "compact_sched.h"
 #include "segment_mem.h"
 
 static uint64_t rng_state;

@@ -1,5 +1,5 @@
-/* sched: picking, applying and committing for rank 0, without MPI (sched.h). */
-#include "sched.h"
+/* sched: picking, applying and committing for rank 0, without MPI (compact_sched.h). */
+#include "compact_sched.h"
 
 #include <errno.h>
 #include <stdlib.h>
