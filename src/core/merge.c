@@ -95,17 +95,25 @@ static inline bool node_less(const mc_merge *m, node a, node b)
     return entry_less(m, a.src, b.src);
 }
 
-/* Source S's entry changed and S was the winner: replay its path. */
+/* Source S's entry changed and S was the winner: replay its path. With
+ * distinct prefixes (the common case) each level is one integer compare and
+ * a branch-free select, so a replay costs no mispredicted branches; equal
+ * prefixes take the full order (entry_less). */
 static void replay(mc_merge *m, size_t s)
 {
     node win = {m->cur[s].prefix, s};
-    for (size_t k = (s + m->n) / 2; k >= 1; k /= 2)
-        if (node_less(m, m->loser[k], win)) {
-            node t = m->loser[k];
-            m->loser[k] = win;
-            win = t;
-        }
-    m->loser[0] = win;
+    node *loser = m->loser;
+    for (size_t k = (s + m->n) / 2; k >= 1; k /= 2) {
+        node l = loser[k];
+        bool swap = __builtin_expect(l.prefix != win.prefix, 1) ? l.prefix < win.prefix
+                                                                 : entry_less(m, l.src, win.src);
+        uint64_t mask = -(uint64_t)swap;
+        uint64_t dp = (l.prefix ^ win.prefix) & mask;
+        size_t ds = (l.src ^ win.src) & (size_t)mask;
+        loser[k] = (node){l.prefix ^ dp, l.src ^ ds};
+        win = (node){win.prefix ^ dp, win.src ^ ds};
+    }
+    loser[0] = win;
 }
 
 /* Builds the tree from every source's entry. */
@@ -131,7 +139,20 @@ static mc_status fetch(mc_merge *m, size_t s, mc_err *err)
     entry *e = &m->cur[s];
     mc_status st = m->src[s].next(m->src[s].ctx, &e->item, &eof, err);
     e->live = st == MC_OK && !eof;
-    e->prefix = e->live ? key_prefix(e->item.key, e->item.key_len) : UINT64_MAX;
+    if (!e->live) {
+        e->prefix = UINT64_MAX;
+        return st;
+    }
+    e->prefix = key_prefix(e->item.key, e->item.key_len);
+    /* The item is returned, and its value copied out, only after its source
+     * wins, typically many items later: ask for the value now. Sources
+     * usually lay items out one after another, so the bytes after the key
+     * are the next key's (a hint: a prefetch never faults). */
+    __builtin_prefetch(e->item.key + e->item.key_len);
+    if (e->item.value_len) {
+        __builtin_prefetch(e->item.value);
+        __builtin_prefetch(e->item.value + e->item.value_len - 1);
+    }
     return st;
 }
 

@@ -77,18 +77,30 @@ static bool same_content(const version *a, const version *b)
     return a->kind == b->kind && a->value_len == b->value_len && memcmp(a->value, b->value, a->value_len) == 0;
 }
 
-/* Short keys (many prefixes and collisions), and keys around and beyond the
- * merge's 8-byte prefix cache that often share their first 7 bytes. */
+/* Short keys (many prefixes and collisions, the empty key among them), keys
+ * around and beyond the merge's 8-byte prefix cache that often share their
+ * first 7 bytes, and keys whose first 8 bytes are all 0xff (the prefix a
+ * source at its end has). */
 static void random_key(version *v)
 {
     static const uint8_t alphabet[] = {0x00, 0x01, 'a', 0xff};
     size_t i = 0;
-    if (rnd_below(2)) {
-        v->key_len = 1 + rnd_below(4);
-    } else {
+    switch (rnd_below(5)) {
+    case 0:
+    case 1:
+        v->key_len = rnd_below(5);
+        break;
+    case 2:
+    case 3:
         v->key_len = 6 + rnd_below(7);
         for (; i < 7; i++)
             v->key[i] = 'p';
+        break;
+    default:
+        v->key_len = 8 + rnd_below(5);
+        for (; i < 8; i++)
+            v->key[i] = 0xff;
+        break;
     }
     for (; i < v->key_len; i++)
         v->key[i] = alphabet[rnd_below(sizeof alphabet)];
