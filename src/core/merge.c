@@ -17,18 +17,17 @@ typedef struct entry {
     bool live;
 } entry;
 
-/* A node of the tree: a source and its entry's prefix, so that a replay
- * compares integers in one array until two prefixes tie. */
-typedef struct node {
-    uint64_t prefix;
-    size_t src;
-} node;
-
 struct mc_merge {
     mc_merge_source *src;
     entry *cur;          /* per source */
     size_t n;
-    node *loser;         /* loser[1..n-1]: the loser at each internal node; loser[0]: the winner */
+    /* The tree: at each internal node k in 1..n-1 the losing source
+     * (lsrc[k]) and its entry's prefix (lprefix[k]); at 0 the winner. A
+     * replay compares integers in one array until two prefixes tie. Two
+     * arrays, not one of pairs: the compiler then keeps a replay's swaps in
+     * scalar registers. [n, 2n): scratch for build(). */
+    uint64_t *lprefix;
+    size_t *lsrc;
     bool started;
     uint64_t overwrites, conflicts, duplicates;
 };
@@ -87,49 +86,49 @@ static bool entry_less(const mc_merge *m, size_t i, size_t j)
     return c != 0 ? c < 0 : i < j;
 }
 
-/* Whether node A goes before node B: the prefixes, then the entries. */
-static inline bool node_less(const mc_merge *m, node a, node b)
-{
-    if (a.prefix != b.prefix)
-        return a.prefix < b.prefix;
-    return entry_less(m, a.src, b.src);
-}
-
 /* Source S's entry changed and S was the winner: replay its path. With
  * distinct prefixes (the common case) each level is one integer compare and
  * a branch-free select, so a replay costs no mispredicted branches; equal
  * prefixes take the full order (entry_less). */
 static void replay(mc_merge *m, size_t s)
 {
-    node win = {m->cur[s].prefix, s};
-    node *loser = m->loser;
+    uint64_t wp = m->cur[s].prefix;
+    size_t ws = s;
+    uint64_t *lprefix = m->lprefix;
+    size_t *lsrc = m->lsrc;
     for (size_t k = (s + m->n) / 2; k >= 1; k /= 2) {
-        node l = loser[k];
-        bool swap = __builtin_expect(l.prefix != win.prefix, 1) ? l.prefix < win.prefix
-                                                                 : entry_less(m, l.src, win.src);
+        uint64_t lp = lprefix[k];
+        size_t ls = lsrc[k];
+        bool swap = __builtin_expect(lp != wp, 1) ? lp < wp : entry_less(m, ls, ws);
+        /* Swap by masks, not a branch (a coin toss on random keys). */
         uint64_t mask = -(uint64_t)swap;
-        uint64_t dp = (l.prefix ^ win.prefix) & mask;
-        size_t ds = (l.src ^ win.src) & (size_t)mask;
-        loser[k] = (node){l.prefix ^ dp, l.src ^ ds};
-        win = (node){win.prefix ^ dp, win.src ^ ds};
+        uint64_t dp = (lp ^ wp) & mask;
+        size_t ds = (ls ^ ws) & (size_t)mask;
+        lprefix[k] = lp ^ dp;
+        lsrc[k] = ls ^ ds;
+        wp ^= dp;
+        ws ^= ds;
     }
-    loser[0] = win;
+    lprefix[0] = wp;
+    lsrc[0] = ws;
 }
 
-/* Builds the tree from every source's entry. */
+/* Builds the tree from every source's entry: node k's winner goes to slot
+ * n + k (scratch), a leaf c >= n is source c - n. */
 static void build(mc_merge *m)
 {
     size_t n = m->n;
-    node *winner = m->loser + n;   /* scratch: n more slots */
     for (size_t k = n - 1; k >= 1; k--) {
-        size_t c0 = 2 * k, c1 = c0 + 1;
-        node a = c0 >= n ? (node){m->cur[c0 - n].prefix, c0 - n} : winner[c0];
-        node b = c1 >= n ? (node){m->cur[c1 - n].prefix, c1 - n} : winner[c1];
-        bool a_wins = node_less(m, a, b);
-        winner[k] = a_wins ? a : b;
-        m->loser[k] = a_wins ? b : a;
+        size_t c[2] = {2 * k, 2 * k + 1}, src[2];
+        for (int i = 0; i < 2; i++)
+            src[i] = c[i] >= n ? c[i] - n : m->lsrc[n + c[i]];
+        bool a_wins = entry_less(m, src[0], src[1]);
+        m->lsrc[n + k] = src[!a_wins];
+        m->lsrc[k] = src[a_wins];
+        m->lprefix[k] = m->cur[src[a_wins]].prefix;
     }
-    m->loser[0] = n > 1 ? winner[1] : (node){m->cur[0].prefix, 0};
+    m->lsrc[0] = n > 1 ? m->lsrc[n + 1] : 0;
+    m->lprefix[0] = m->cur[m->lsrc[0]].prefix;
 }
 
 /* Pulls source S's next item into its entry (dead at its end). */
@@ -166,8 +165,9 @@ mc_status mc_merge_create(const mc_merge_source *sources, size_t n, mc_merge **o
     size_t alloc = n ? n : 1;
     m->src = malloc(alloc * sizeof *m->src);
     m->cur = calloc(alloc, sizeof *m->cur);
-    m->loser = malloc(2 * alloc * sizeof *m->loser);
-    if (!m->src || !m->cur || !m->loser)
+    m->lprefix = malloc(2 * alloc * sizeof *m->lprefix);
+    m->lsrc = malloc(2 * alloc * sizeof *m->lsrc);
+    if (!m->src || !m->cur || !m->lprefix || !m->lsrc)
         goto oom;
     if (n)
         memcpy(m->src, sources, n * sizeof *sources);
@@ -220,7 +220,7 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
                 return st;
         build(m);
     }
-    size_t win = m->loser[0].src;
+    size_t win = m->lsrc[0];
     if (!m->cur[win].live) {
         *eof = true;
         return MC_OK;
@@ -232,7 +232,7 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
         return st;
     /* Every other version of the key comes next in the order. */
     for (;;) {
-        size_t s = m->loser[0].src;
+        size_t s = m->lsrc[0];
         const entry *o = &m->cur[s];
         if (!o->live || o->prefix != w.prefix || entry_key_cmp(o, &w) != 0)
             break;
@@ -271,7 +271,8 @@ void mc_merge_destroy(mc_merge **mp)
     mc_merge *m = *mp;
     free(m->src);
     free(m->cur);
-    free(m->loser);
+    free(m->lprefix);
+    free(m->lsrc);
     free(m);
     *mp = NULL;
 }
