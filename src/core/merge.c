@@ -56,14 +56,6 @@ static int tail_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return mc_key_cmp(a, al, b, bl);
 }
 
-/* Key order of two live entries: the prefixes, then the bytes after them. */
-static int entry_key_cmp(const entry *a, const entry *b)
-{
-    if (a->prefix != b->prefix)
-        return a->prefix < b->prefix ? -1 : 1;
-    return tail_cmp(a->item.key, a->item.key_len, b->item.key, b->item.key_len);
-}
-
 /* Total order of versions: key ascending, then seq descending, then the
  * deterministic tie-break of merge.h (delete first, then larger value),
  * then the source index (identical versions: stable by source). */
@@ -74,7 +66,7 @@ static bool entry_less(const mc_merge *m, size_t i, size_t j)
         return a->live && !b->live ? true : (a->live == b->live && i < j);
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix;
-    int c = entry_key_cmp(a, b);
+    int c = tail_cmp(a->item.key, a->item.key_len, b->item.key, b->item.key_len);
     if (c != 0)
         return c < 0;
     const mc_item *x = &a->item, *y = &b->item;
@@ -132,7 +124,7 @@ static void build(mc_merge *m)
 }
 
 /* Pulls source S's next item into its entry (dead at its end). */
-static mc_status fetch(mc_merge *m, size_t s, mc_err *err)
+static inline mc_status fetch(mc_merge *m, size_t s, mc_err *err)
 {
     bool eof = false;
     entry *e = &m->cur[s];
@@ -227,25 +219,27 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
     }
     /* The winner's item stays valid while its source yields one more
      * (merge.h): fetch its successor now. */
-    entry w = m->cur[win];
+    mc_item w = m->cur[win].item;
+    uint64_t prefix = m->cur[win].prefix;
     if ((st = advance(m, win, err)) != MC_OK)
         return st;
-    /* Every other version of the key comes next in the order. */
-    for (;;) {
+    /* Every other version of the key comes next in the order: the new
+     * winner's prefix (at the root) tells most keys apart. */
+    while (m->lprefix[0] == prefix) {
         size_t s = m->lsrc[0];
-        const entry *o = &m->cur[s];
-        if (!o->live || o->prefix != w.prefix || entry_key_cmp(o, &w) != 0)
+        const mc_item *o = &m->cur[s].item;
+        if (!m->cur[s].live || tail_cmp(o->key, o->key_len, w.key, w.key_len) != 0)
             break;
-        if (o->item.seq != w.item.seq)
+        if (o->seq != w.seq)
             m->overwrites++;
-        else if (!same_version(&o->item, &w.item))
+        else if (!same_version(o, &w))
             m->conflicts++;
         else
             m->duplicates++;
         if ((st = advance(m, s, err)) != MC_OK)
             return st;
     }
-    *item = w.item;
+    *item = w;
     return MC_OK;
 }
 
