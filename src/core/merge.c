@@ -48,12 +48,21 @@ static uint64_t key_prefix(const uint8_t *key, size_t len)
     return v;
 }
 
-/* Key order of two keys whose prefixes are equal: the bytes after them. */
+/* Key order of two keys whose prefixes are equal: the bytes after them,
+ * the next 8 as one integer when both keys have them (equal keys of up to
+ * 16 bytes, the overwrites of the common key size, then need no memcmp). */
 static int tail_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-    if (al >= 8 && bl >= 8)
+    if (al < 8 || bl < 8)
+        return mc_key_cmp(a, al, b, bl);
+    if (al < 16 || bl < 16)
         return mc_key_cmp(a + 8, al - 8, b + 8, bl - 8);
-    return mc_key_cmp(a, al, b, bl);
+    uint64_t x = key_prefix(a + 8, 8), y = key_prefix(b + 8, 8);
+    if (x != y)
+        return x < y ? -1 : 1;
+    if (al == 16 || bl == 16)
+        return al == bl ? 0 : al < bl ? -1 : 1;
+    return mc_key_cmp(a + 16, al - 16, b + 16, bl - 16);
 }
 
 /* Total order of versions: key ascending, then seq descending, then the
