@@ -132,6 +132,15 @@ static void build(mc_merge *m)
     m->lprefix[0] = m->cur[m->lsrc[0]].prefix;
 }
 
+/* Asks for the first and last cache line of a value (a hint). */
+static inline void prefetch_value(const mc_item *it)
+{
+    if (it->value_len) {
+        __builtin_prefetch(it->value);
+        __builtin_prefetch(it->value + it->value_len - 1);
+    }
+}
+
 /* Pulls source S's next item into its entry (dead at its end). */
 static inline mc_status fetch(mc_merge *m, size_t s, mc_err *err)
 {
@@ -149,10 +158,7 @@ static inline mc_status fetch(mc_merge *m, size_t s, mc_err *err)
      * usually lay items out one after another, so the bytes after the key
      * are the next key's (a hint: a prefetch never faults). */
     __builtin_prefetch(e->item.key + e->item.key_len);
-    if (e->item.value_len) {
-        __builtin_prefetch(e->item.value);
-        __builtin_prefetch(e->item.value + e->item.value_len - 1);
-    }
+    prefetch_value(&e->item);
     return st;
 }
 
@@ -248,6 +254,11 @@ mc_status mc_merge_next(mc_merge *m, mc_item *item, bool *eof, mc_err *err)
         if ((st = advance(m, s, err)) != MC_OK)
             return st;
     }
+    /* The next winner is returned by the next call and its value copied
+     * out right after: ask for it again, closer to its use than fetch()
+     * did (a long merge's reads may have pushed it out of the cache). */
+    if (m->cur[m->lsrc[0]].live)
+        prefetch_value(&m->cur[m->lsrc[0]].item);
     *item = w;
     return MC_OK;
 }
