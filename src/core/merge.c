@@ -297,6 +297,8 @@ mc_status mc_range_source_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
     *eof = false;
     if (!rs->started) {
         rs->started = true;
+        if (rs->hi)
+            rs->hi_prefix = key_prefix(rs->hi, rs->hi_len);
         if (rs->lo) {
             mc_status st = mc_seg_reader_seek(rs->reader, rs->lo, rs->lo_len, err);
             if (st != MC_OK)
@@ -306,7 +308,9 @@ mc_status mc_range_source_next(void *ctx, mc_item *item, bool *eof, mc_err *err)
     mc_status st = mc_seg_reader_next(rs->reader, item, eof, err);
     if (st != MC_OK || *eof)
         return st;
-    if (rs->hi && mc_key_cmp(item->key, item->key_len, rs->hi, rs->hi_len) > 0)
-        *eof = true;
+    if (rs->hi) {   /* past HI: the prefixes tell unless they are equal */
+        uint64_t p = key_prefix(item->key, item->key_len);
+        *eof = p != rs->hi_prefix ? p > rs->hi_prefix : tail_cmp(item->key, item->key_len, rs->hi, rs->hi_len) > 0;
+    }
     return MC_OK;
 }
