@@ -107,8 +107,10 @@ static inline mc_status column_push(mc_seg_writer *w, column *c, const void *dat
 {
     if (column_push_is_slow(c, len))
         return column_push_slow(w, c, data, len, err);
-    memcpy(c->buf.p + c->buf.n, data, len);
-    c->buf.n += len;
+    if (len) {   /* an empty value: nothing to copy (and the buffer may not exist yet) */
+        memcpy(c->buf.p + c->buf.n, data, len);
+        c->buf.n += len;
+    }
     return MC_OK;
 }
 
