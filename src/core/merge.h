@@ -42,6 +42,7 @@ typedef struct mc_range_source {
     const uint8_t *lo, *hi;
     size_t lo_len, hi_len;
     bool started;
+    uint64_t hi_prefix;   /* set when started: HI's first 8 bytes as an integer, so most items pass on one compare */
 } mc_range_source;
 mc_status mc_range_source_next(void *ctx, mc_item *item, bool *eof, mc_err *err);
 

@@ -39,6 +39,11 @@ struct mc_seg_writer {
     uint64_t nitems, ndeletes, key_bytes, value_bytes, min_seq, max_seq;
     uint8_t *min_key;
     size_t min_key_len;
+    /* The last key added: the tail of the keys column's buffer, or, when
+     * the push that added it flushed that buffer, a copy in last_key (so
+     * an item costs no copy of its key besides the one into the column). */
+    bool last_in_buf;
+    size_t last_len;
     mc_buf last_key;
     uint64_t unflushed;   /* bytes written since writeback was last started */
     bool failed;   /* an I/O error happened: only abort/finish (which fails) remain */
@@ -71,17 +76,12 @@ static mc_status column_flush(mc_seg_writer *w, column *c, mc_err *err)
     return st;
 }
 
-/* Appends LEN bytes (whole elements) to the column, flushing full chunks. */
-static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
+/* Appends LEN bytes (whole elements) to the column, flushing full chunks:
+ * the slow path of column_push. */
+static mc_status column_push_slow(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
 {
     if (len == 0)
         return MC_OK;   /* an empty value: nothing to copy (and the buffer may not exist yet) */
-    /* The common case, once the buffer has grown: the bytes fit. */
-    if (len < CHUNK_BYTES - c->buf.n && len <= c->buf.cap - c->buf.n) {
-        memcpy(c->buf.p + c->buf.n, data, len);
-        c->buf.n += len;
-        return MC_OK;
-    }
     const uint8_t *p = data;
     while (len > 0) {
         size_t room = CHUNK_BYTES - c->buf.n;
@@ -93,6 +93,26 @@ static mc_status column_push(mc_seg_writer *w, column *c, const void *data, size
         len -= take;
         if (c->buf.n == CHUNK_BYTES && (st = column_flush(w, c, err)) != MC_OK)
             return st;
+    }
+    return MC_OK;
+}
+
+/* Whether pushing LEN bytes to the column takes the slow path (it grows
+ * the buffer or flushes it; LEN 0 copies nothing either way). */
+static inline bool column_push_is_slow(const column *c, size_t len)
+{
+    return !(len < CHUNK_BYTES - c->buf.n && len <= c->buf.cap - c->buf.n);
+}
+
+/* Appends LEN bytes to the column. Inline: the common case, the bytes fit,
+ * is one copy (of a constant size for the fixed-width columns). */
+static inline mc_status column_push(mc_seg_writer *w, column *c, const void *data, size_t len, mc_err *err)
+{
+    if (column_push_is_slow(c, len))
+        return column_push_slow(w, c, data, len, err);
+    if (len) {   /* an empty value: nothing to copy (and the buffer may not exist yet) */
+        memcpy(c->buf.p + c->buf.n, data, len);
+        c->buf.n += len;
     }
     return MC_OK;
 }
@@ -170,7 +190,9 @@ mc_status mc_seg_writer_add(mc_seg_writer *w, const mc_item *item, mc_err *err)
 {
     if (w->failed)
         return mc_err_set(err, MC_EINVAL, 0, "%s: segment writer used after a failed write", w->tmp);
-    const char *problem = mc_seg_item_problem(item, w->last_key.p, w->last_key.n, w->nitems > 0);
+    const column *kc = &w->cols[MC_SEG_KEYS];
+    const uint8_t *last = w->last_in_buf ? kc->buf.p + kc->buf.n - w->last_len : w->last_key.p;
+    const char *problem = mc_seg_item_problem(item, last, w->last_len, w->nitems > 0);
     if (problem)
         return mc_err_set(err, MC_EINVAL, 0, "%s: item %llu: %s (key %zu bytes, value %zu bytes, kind %u)",
                           w->path, (unsigned long long)w->nitems, problem, item->key_len, item->value_len,
@@ -182,8 +204,12 @@ mc_status mc_seg_writer_add(mc_seg_writer *w, const mc_item *item, mc_err *err)
             return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory", w->path);
         w->min_key_len = item->key_len;
     }
+    /* A push that flushes the keys column takes the key out of its buffer:
+     * keep a copy then. */
+    w->last_in_buf = !column_push_is_slow(kc, item->key_len);
+    w->last_len = item->key_len;
     w->last_key.n = 0;
-    if ((st = mc_buf_append(&w->last_key, item->key, item->key_len, err)) != MC_OK ||
+    if ((!w->last_in_buf && (st = mc_buf_append(&w->last_key, item->key, item->key_len, err)) != MC_OK) ||
         (st = column_push(w, &w->cols[MC_SEG_KEYS], item->key, item->key_len, err)) != MC_OK ||
         (st = push_u64(w, MC_SEG_KEY_OFFSETS, w->key_bytes + item->key_len, err)) != MC_OK ||
         (st = column_push(w, &w->cols[MC_SEG_VALUES], item->value, item->value_len, err)) != MC_OK ||
@@ -219,6 +245,13 @@ uint64_t mc_seg_writer_bytes(const mc_seg_writer *w)
 static mc_status write_rest(mc_seg_writer *w, mc_err *err)
 {
     mc_status st;
+    if (w->last_in_buf) {   /* the last key leaves the buffer now (fill_meta's max_key) */
+        const column *kc = &w->cols[MC_SEG_KEYS];
+        w->last_key.n = 0;
+        if ((st = mc_buf_append(&w->last_key, kc->buf.p + kc->buf.n - w->last_len, w->last_len, err)) != MC_OK)
+            return st;
+        w->last_in_buf = false;
+    }
     for (int i = 0; i < MC_SEG_NDSETS; i++) {
         column *c = &w->cols[i];
         if ((st = column_flush(w, c, err)) != MC_OK)

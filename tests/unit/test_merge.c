@@ -16,7 +16,7 @@
 
 
 typedef struct version {
-    uint8_t key[16];
+    uint8_t key[24];
     size_t key_len;
     uint8_t value[8];
     size_t value_len;
@@ -77,19 +77,37 @@ static bool same_content(const version *a, const version *b)
     return a->kind == b->kind && a->value_len == b->value_len && memcmp(a->value, b->value, a->value_len) == 0;
 }
 
-/* Short keys (many prefixes and collisions), and keys around and beyond the
- * merge's 8-byte prefix cache that often share their first 7 bytes. */
+/* Short keys (many prefixes and collisions, the empty key among them), keys
+ * around the merge's 8-byte prefix cache that often share their first 7
+ * bytes, keys around 16 bytes that share their first 15 (the merge compares
+ * bytes 8..15 as a second integer), and keys whose first 8 bytes are all
+ * 0xff (the prefix a source at its end has). */
 static void random_key(version *v)
 {
     static const uint8_t alphabet[] = {0x00, 0x01, 'a', 0xff};
-    size_t i = 0;
-    if (rnd_below(2)) {
-        v->key_len = 1 + rnd_below(4);
-    } else {
+    size_t i = 0, shared = 0;
+    uint8_t fill = 0;
+    switch (rnd_below(6)) {
+    case 0:
+    case 1:
+        v->key_len = rnd_below(5);
+        break;
+    case 2:
+    case 3:
         v->key_len = 6 + rnd_below(7);
-        for (; i < 7; i++)
-            v->key[i] = 'p';
+        shared = 7, fill = 'p';
+        break;
+    case 4:
+        v->key_len = 14 + rnd_below(7);
+        shared = 15, fill = 'q';
+        break;
+    default:
+        v->key_len = 8 + rnd_below(5);
+        shared = 8, fill = 0xff;
+        break;
     }
+    for (; i < shared && i < v->key_len; i++)
+        v->key[i] = fill;
     for (; i < v->key_len; i++)
         v->key[i] = alphabet[rnd_below(sizeof alphabet)];
 }
@@ -279,7 +297,9 @@ static void test_out_of_order_source(void **state)
     static const struct {
         const char *first, *second;
     } cases[] = {{"b", "a"}, {"same", "same"}, {"abcdefgh2", "abcdefgh1"}, {"abcdefgh", "abcdefg"},
-                 {"abc", "abc"}, {"abcdefghij", "abcdefghij"}};
+                 {"abc", "abc"}, {"abcdefghij", "abcdefghij"}, {"abcdefghijklmnop", "abcdefghijklmnoa"},
+                 {"abcdefghijklmnop", "abcdefghijklmnop"}, {"abcdefghijklmnopq", "abcdefghijklmnop"},
+                 {"abcdefghijklmnopq2", "abcdefghijklmnopq1"}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         version v[2] = {{.key_len = strlen(cases[c].first), .seq = 2, .kind = MC_KIND_PUT},
                         {.key_len = strlen(cases[c].second), .seq = 1, .kind = MC_KIND_PUT}};

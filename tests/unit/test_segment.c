@@ -508,6 +508,51 @@ static void test_writer_rejects(void **state)
     mc_seg_meta_clear(&meta);
 }
 
+/* The writer checks each key against the last one, which it reads from its
+ * keys buffer, or from a copy when adding the last one flushed that buffer:
+ * keys that end exactly at a chunk's end (4096 bytes) and that straddle
+ * chunks (4000), over several chunks. After every add, the same key and the
+ * one before it are refused; max_key is the last key. */
+static void test_writer_order_across_chunks(void **state)
+{
+    (void)state;
+    static uint8_t keys[2][MC_KEY_MAX];
+    const size_t sizes[] = {MC_KEY_MAX, 4000};
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        size_t len = sizes[z];
+        char path[512], name[32];
+        snprintf(name, sizeof name, "chunks%zu", len);
+        scratch_path(path, sizeof path, name);
+        mc_err err = {0};
+        mc_seg_writer *w = NULL;
+        assert_int_equal(mc_seg_writer_create(path, 3, &w, &err), MC_OK);
+        const uint32_t n = (3u << 20) / (uint32_t)len;   /* 3 MiB of keys */
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t *key = keys[i & 1], *prev = keys[!(i & 1)];
+            memset(key, 'k', len);
+            for (int b = 0; b < 4; b++)
+                key[len - 1 - b] = (uint8_t)(i >> (8 * b));
+            mc_item it = {.key = key, .key_len = len, .value = (const uint8_t *)"v", .value_len = 1, .seq = 1 + i};
+            assert_int_equal(mc_seg_writer_add(w, &it, &err), MC_OK);
+            expect_add_rejected(w, &it, "not in increasing order");
+            if (i > 0) {
+                it.key = prev;
+                expect_add_rejected(w, &it, "not in increasing order");
+            }
+        }
+        mc_seg_meta meta = {0};
+        assert_int_equal(mc_seg_writer_finish(&w, &meta, &err), MC_OK);
+        assert_int_equal(meta.nitems, n);
+        assert_int_equal(meta.max_key_len, len);
+        assert_memory_equal(meta.max_key, keys[(n - 1) & 1], len);
+        mc_seg_meta_clear(&meta);
+        assert_int_equal(mc_seg_validate(path, &meta, &err), MC_OK);
+        assert_int_equal(meta.nitems, n);
+        assert_memory_equal(meta.max_key, keys[(n - 1) & 1], len);
+        mc_seg_meta_clear(&meta);
+    }
+}
+
 static void test_zero_items_and_abort(void **state)
 {
     (void)state;
@@ -1256,6 +1301,7 @@ int main(void)
         cmocka_unit_test(test_big_values),
         cmocka_unit_test(test_seek),
         cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_writer_order_across_chunks),
         cmocka_unit_test(test_zero_items_and_abort),
         cmocka_unit_test(test_wrong_version),
         cmocka_unit_test(test_fixed_string_and_int_types),
