@@ -2,7 +2,7 @@
 # Compaction throughput, side by side in one run on one generated store:
 # mpicompact `compact --full` at each rank count, `compact --full --single`
 # (the single-compactor baseline: one compaction in flight in the whole job)
-# and plain `compact` at the top rank count, and RocksDB (C API,
+# at each rank count above 1, plain `compact` at the top rank count, and RocksDB (C API,
 # bench/rocksdb_peer) compacting the same logical data with one thread and
 # with 3 subcompactions; plus the machine's limits measured in the same run
 # (disk sequential write with fsync and read after dropping caches, memcpy)
@@ -203,12 +203,18 @@ if [ -n "$peer" ]; then
 fi
 # Rounds: every contender once per round, so that drift of the (shared,
 # virtual) disk hits all of them alike; the table takes each one's median.
+# The single-compactor baseline at every rank count above 1 (at the top one
+# when there is none), so that N ranks compare with --single at N ranks.
+singles=()
+for np in $ranks; do [ "$np" -gt 1 ] && singles+=("$np"); done
+[ ${#singles[@]} -gt 0 ] || singles=("$top_np")
 runs=()
 for np in $ranks; do runs+=("full-n$np"); done
-runs+=("single-n$top_np" "compact-n$top_np")
+for np in "${singles[@]}"; do runs+=("single-n$np"); done
+runs+=("compact-n$top_np")
 for round in $(seq "$repeat"); do
     for np in $ranks; do bench_compact "full-n$np" "$round" "$np" --full; done
-    bench_compact "single-n$top_np" "$round" "$top_np" --full --single
+    for np in "${singles[@]}"; do bench_compact "single-n$np" "$round" "$np" --full --single; done
     bench_compact "compact-n$top_np" "$round" "$top_np"
     if [ -n "$peer" ]; then
         bench_rocksdb 1 "$round"

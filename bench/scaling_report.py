@@ -118,7 +118,9 @@ def main():
     ref1 = by["rocksdb-sub1"]["wall"] if "rocksdb-sub1" in by else None
     for r in rows:
         r["mb_per_s"] = logical / 1e6 / r["wall"]
-        r["ratio_vs_single"] = single / r["wall"]
+        # --single at this run's rank count when measured, else at the top one.
+        same = by.get(r["name"].replace("full-", "single-")) if r["name"].startswith("full-") else None
+        r["ratio_vs_single"] = (same["wall"] if same else single) / r["wall"]
         r["ratio_vs_low_ranks"] = low / r["wall"]
         # The time the disk alone would need for the bytes read and written
         # (logical bytes, as the reports count them) at the dd rates, over
@@ -176,7 +178,8 @@ def main():
     print("""
 MB/s: the store's logical (key+value) bytes / wall s, one numerator for all, so each ratio is a
 ratio of median wall times: x N rank = vs compact --full at the lowest rank count; x single = vs
-compact --full --single at the top rank count; x rdb-3 / x rdb-1 = vs RocksDB full compaction with
+compact --full --single at the same rank count (compact --full at N ranks vs --single at N ranks;
+the other rows vs --single at the top rank count); x rdb-3 / x rdb-1 = vs RocksDB full compaction with
 3 subcompactions / 1 thread. disk: (read / disk read rate + written / disk write rate) / wall, with
 the dd rates above and the run's logical bytes read and written (1.0 = as fast as dd).
 peak RSS MB: the largest peak RSS of the run's ranks. CPU s: user + system seconds of all ranks
