@@ -13,8 +13,8 @@
  * move), and "mixed" alternates the two. W workers take up to 2 requests each; a
  * simulated worker answers a slice with one output per 64 MiB of its share
  * of the input bytes, spread over the slice's part of the inputs' key range.
- * Commits go to a temporary store (the real mc_manifest_commit), every 0.5 s
- * or 4,096 queued deletions, as in the coordinator. The run ends when
+ * Commits go to a temporary store (the real mc_manifest_commit), every 0.5 s,
+ * 4,096 queued deletions or 16,384 manifest changes, as in the coordinator. The run ends when
  * nothing is left to pick and nothing is in flight, or after S seconds. */
 #include <errno.h>
 #include <ftw.h>

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "manifest_base.h"
 #include "manifest_io.h"
+#include "manifest_journal.h"
 #include "parse.h"
 #include "split.h"
 #include "store.h"
@@ -276,7 +277,9 @@ bool mc_sched_commit_due(const mc_sched *s, double now, bool force)
 {
     if (!s->dirty)
         return false;
-    return force || s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES || now - s->last_commit >= s->commit_interval;
+    return force || s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES ||
+           mc_manifest_journal(s->m)->npending >= MC_SCHED_COMMIT_MAX_CHANGES ||
+           now - s->last_commit >= s->commit_interval;
 }
 
 mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err)

@@ -29,6 +29,7 @@
 
 #define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits (MPICOMPACT_COMMIT_INTERVAL) */
 #define MC_SCHED_COMMIT_MAX_DELETES 4096  /* queued input deletions that force a commit */
+#define MC_SCHED_COMMIT_MAX_CHANGES 16384 /* manifest changes that force one: a commit writes them (an edit) */
 #define MC_SCHED_MAX_SLICES 64            /* most slices one compaction is cut into */
 
 typedef struct mc_sched {
@@ -93,8 +94,8 @@ mc_status mc_sched_apply(mc_sched *s, mc_unit *u, mc_compact_stats *stats, mc_er
 
 /* Picker moves since the last call (they make the manifest dirty). */
 uint64_t mc_sched_note_moves(mc_sched *s);
-/* A commit is due at time NOW: dirty and (FORCE, or many deletes queued, or
- * the commit interval since the last one). */
+/* A commit is due at time NOW: dirty and (FORCE, or many deletes queued,
+ * or many changes to write, or the commit interval since the last one). */
 bool mc_sched_commit_due(const mc_sched *s, double now, bool force);
 /* Commits the manifest (mc_manifest_commit), then hands the queued inputs
  * to the remover (unlinked in the background; failures logged at a later

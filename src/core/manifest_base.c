@@ -131,7 +131,7 @@ static bool write_in_child(void *p)
     return false;
 }
 
-/* A child is due when the chain's edits are many or list an eighth of the
+/* A child is due when the chain's edits are many or list half the
  * store, and M is exactly its committed generation. */
 static bool due(mc_manifest *m)
 {
@@ -140,7 +140,7 @@ static bool due(mc_manifest *m)
         j->nfiles == 0 || j->files[j->nfiles - 1].generation != mc_manifest_generation(m) ||
         mc_manifest_generation(m) < j->bg.retry_after)
         return false;
-    return j->nfiles >= MC_MANIFEST_BASE_CHAIN || mc_journal_edit_entries(j) >= mc_manifest_count(m) / 8;
+    return j->nfiles >= MC_MANIFEST_BASE_CHAIN || mc_journal_edit_entries(j) >= mc_manifest_count(m) / 2;
 }
 
 void mc_manifest_base_after_switch(const char *store, mc_manifest *m)

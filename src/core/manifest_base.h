@@ -5,7 +5,9 @@
  * MIN live segments), a commit never folds its edit with older edits into
  * more than MC_MANIFEST_BASE_MERGE_MAX entries; the chain then grows by
  * about one small edit a commit. Once it holds MC_MANIFEST_BASE_CHAIN
- * edits, or edits listing an eighth of the store, the commit that just
+ * edits, or edits listing half the store (a base costs the store's size,
+ * so each edited entry pays for at most about two base entries), the
+ * commit that just
  * switched CURRENT to generation G forks a child (isolate.h), which writes
  * a base of G (the same content as G's chain, from its copy of memory
  * taken at the fork) to manifest/G.h5.base.tmp and fsyncs it, while
@@ -29,7 +31,7 @@
 /* Default MIN for the compaction loop (compact_sched.c); the environment variable
  * MPICOMPACT_MANIFEST_BG_MIN overrides it (0: off; tests use 1). */
 #define MC_MANIFEST_BASE_MIN_DEFAULT 20000u
-#define MC_MANIFEST_BASE_CHAIN 8u
+#define MC_MANIFEST_BASE_CHAIN 24u   /* half MC_MANIFEST_CHAIN_MAX: room while the child works */
 #define MC_MANIFEST_BASE_MERGE_MAX 16384u
 
 /* Background bases for M from MIN live segments (0: off), commits folding

@@ -842,7 +842,9 @@ static void run_background_bases(const char *name, bool children_fail)
         assert_true(n <= MC_MANIFEST_CHAIN_MAX + 1);
     }
     printf("%s: %zu started %zu installed\n", name, started, installed);
-    assert_true(started >= 5);
+    /* About a child every 20-25 commits (MC_MANIFEST_BASE_CHAIN edits or
+     * half the store), and after a failed one not before 24 more. */
+    assert_true(started >= 3);
     if (children_fail)
         assert_int_equal(installed, 0);
     else
