@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A drain ends within its grace period while reads are slow (issue 6): every
 # rank reads segment data through an LD_PRELOAD shim that makes each read of
-# 64 KiB or more take 3 s (tests/mpi/shim/mpishim.c). Compactions poll every
+# 32 KiB or more (a chunk of segment data) take 3 s (tests/mpi/shim/mpishim.c). Compactions poll every
 # 0.1 s as well as every 4 MiB merged, after each input is opened and at each
 # item an input yields, so a rank notices the drain, its end or STOP within
 # the reads of opening one input (6 slow reads, 18 s, here): at one rank the
@@ -20,7 +20,7 @@ run_ok mc gen "$s" --segments 2 --items 200000 --key-size 16 --value-size 0:4 --
 d=$(digest_of "$s")
 
 limit=1 grace=10 slack=45   # grace: max(10 s, time limit / 10) (coordinator.h)
-vars=(LD_PRELOAD="$shim" MC_SHIM_RANK=all MC_SHIM_READ_DELAY=${MC_DELAY:-3} MC_SHIM_READ_MIN=65536)
+vars=(LD_PRELOAD="$shim" MC_SHIM_RANK=all MC_SHIM_READ_DELAY=${MC_DELAY:-3} MC_SHIM_READ_MIN=32768)
 args=(compact "$s" --time-limit "$limit" --report "$MC_TMP/report.json")
 rc=0
 if [[ $NP == 1 ]]; then

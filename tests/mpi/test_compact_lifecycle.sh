@@ -6,7 +6,7 @@
 # slow rank 2 when the drain's grace ends; the final cleanup used to treat
 # that stale slice as the unit's and unlink the applied outputs: exit 0, then
 # verify failed with a missing segment file.) Needs 3 ranks at least; rank 2
-# reads through an LD_PRELOAD shim that makes every data read (>= 64 KiB)
+# reads through an LD_PRELOAD shim that makes every data read (>= 32 KiB, a chunk)
 # take 2 s; opening the inputs stays fast, so the slow slice holds them open.
 # ranks: 3
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +19,7 @@ run_ok mc gen "$s" --segments 8 --items 20000 --seed "$MC_SEED"
 d=$(digest_of "$s")
 
 rc=0
-mc_mpirun_env "$NP" LD_PRELOAD="$shim" MC_SHIM_RANK=2 MC_SHIM_READ_DELAY=2 MC_SHIM_READ_MIN=65536 \
+mc_mpirun_env "$NP" LD_PRELOAD="$shim" MC_SHIM_RANK=2 MC_SHIM_READ_DELAY=2 MC_SHIM_READ_MIN=32768 \
     MPICOMPACT_FAULT=merge_fail:rank=1 -- \
     compact "$s" --inflight 1 --time-limit 3 >"$MC_OUT" 2>"$MC_ERR" || rc=$?
 check_sanitizers compact
