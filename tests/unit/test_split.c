@@ -230,10 +230,12 @@ static void test_even_lowers_even_slices(void **state)
 
 static void dense_start(mc_request *parent)
 {
-    set_range(&parent->inputs[0], parent->inputs[0].segno, 0, 0, UINT32_MAX, 1000);
+    uint64_t first = parent->inputs[0].segno;
+    mc_seg_meta_clear(&parent->inputs[0]);
+    set_range(&parent->inputs[0], first, 0, 0, UINT32_MAX, 1000);
     for (size_t i = 1; i < parent->ninputs; i++) {
         mc_seg_meta_clear(&parent->inputs[i]);
-        set_range(&parent->inputs[i], parent->inputs[0].segno + i, 0, 0, DENSE_END, 10000);
+        set_range(&parent->inputs[i], first + i, 0, 0, DENSE_END, 10000);
     }
 }
 
