@@ -306,6 +306,8 @@ int main(int argc, char **argv)
 {
     size_t nseg = 0, workers = 0;
     double seconds = 0;
+    if (mc_manifest_base_child_requested(argc, argv))
+        return mc_manifest_base_child_main(argc, argv);
     const char *overlap = "mixed";
     const char *store_arg = NULL;
     bool json = false, full = false;
@@ -351,6 +353,7 @@ int main(int argc, char **argv)
     mc_params_default(&params);
     sim S = {.workers = workers};
     int rc = 1;
+    bool sched_up = false;
     double t_setup = now();
     if (mc_store_init(store, &params, &err) != MC_OK || mc_manifest_load(store, &S.m, &err) != MC_OK ||
         synth_manifest(S.m, nseg, overlap, &err) != MC_OK || mc_manifest_commit(store, S.m, &err) != MC_OK)
@@ -359,6 +362,7 @@ int main(int argc, char **argv)
     mc_picker_opts popts = {.full = full};
     if (mc_sched_init(&S.s, store, S.m, &popts, sim_log, NULL, &err) != MC_OK)
         goto cleanup;
+    sched_up = true;
     S.load = calloc(workers + 1, sizeof *S.load);
     S.free_ranks = malloc(workers * sizeof *S.free_ranks);
     if (!S.load || !S.free_ranks) {
@@ -451,7 +455,8 @@ int main(int argc, char **argv)
 cleanup:
     if (rc)
         fprintf(stderr, "coordinator_sim: %s\n", err.msg);
-    mc_sched_fini(&S.s);
+    if (sched_up)
+        mc_sched_fini(&S.s);
     mc_manifest_destroy(&S.m);
     free(S.load);
     free(S.free_ranks);

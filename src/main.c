@@ -3,11 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "manifest_base.h"
 #include "signals.h"
 
 int main(int argc, char **argv)
 {
     int provided = 0;
+    if (mc_manifest_base_child_requested(argc, argv))   /* rank 0's background base writer: no MPI */
+        return mc_manifest_base_child_main(argc, argv);
     /* A drain signal while MPI starts (or after compact ends) is not fatal. */
     if (argc > 1 && strcmp(argv[1], "compact") == 0)
         mc_signals_early();

@@ -1,4 +1,5 @@
-/* isolate: a computation in a forked child, its crash or silence reported (isolate.h).
+/* isolate: a computation in a forked child, its crash or silence reported;
+ * background jobs in programs started by posix_spawn (isolate.h).
  *
  * The pipe from the child carries records: 'a' (alive, one byte) and
  * 'r' + 8-byte little-endian length + the reply. Any byte received restarts
@@ -6,8 +7,10 @@
 #include "isolate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,7 +184,7 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
     *outcome = MC_ISOLATE_CRASHED;
     *signo = 0;
     int fds[2];
-    pid_t pid;
+    pid_t pid = -1;
     mc_status fst = fork_child(fds, &pid, err);
     if (fst != MC_OK)
         return fst;
@@ -218,21 +221,65 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
 
 /* ---- background jobs ---- */
 
-mc_status mc_isolate_spawn(mc_isolate_job_fn fn, void *arg, mc_isolate_job *job, mc_err *err)
+mc_status mc_isolate_exec(char *const argv[], mc_isolate_job *job, mc_err *err)
 {
     int fds[2];
-    pid_t pid;
-    mc_status st = fork_child(fds, &pid, err);
-    if (st != MC_OK)
-        return st;
-    if (pid == 0) {
-        if (fn(arg))
-            put_all(fds[1], "k", 1);
-        _exit(0);
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        int e = errno;
+        return mc_err_set(err, mc_status_from_errno(e), e, "pipe: %s", strerror(e));
     }
-    job->pid = (int)pid;
+    /* dup2 onto itself would keep close-on-exec: move the write end off. */
+    if (fds[1] == MC_ISOLATE_JOB_FD) {
+        int moved = fcntl(fds[1], F_DUPFD_CLOEXEC, MC_ISOLATE_JOB_FD + 1);
+        close(fds[1]);
+        fds[1] = moved;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    int e = fds[1] < 0 ? errno : 0;
+    if (!e && (e = posix_spawn_file_actions_init(&fa)) == 0) {
+        if ((e = posix_spawn_file_actions_adddup2(&fa, fds[1], MC_ISOLATE_JOB_FD)) == 0 &&
+            (e = posix_spawnattr_init(&attr)) == 0) {
+            /* Default actions for every signal and none blocked: the child
+             * does not inherit the parent's handling (isolate.h). */
+            if ((e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
+                (e = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+                (e = posix_spawnattr_setsigdefault(&attr, &all)) == 0) {
+                pid_t pid;
+                extern char **environ;
+                if ((e = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ)) == 0)
+                    job->pid = (int)pid;
+            }
+            posix_spawnattr_destroy(&attr);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (e) {
+        close(fds[0]);
+        return mc_err_set(err, mc_status_from_errno(e), e, "%s: cannot start: %s", argv[0], strerror(e));
+    }
     job->fd = fds[0];
     return MC_OK;
+}
+
+void mc_isolate_job_child_start(pid_t parent)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    if (getppid() != parent)   /* the parent died before prctl */
+        _exit(127);
+}
+
+void mc_isolate_job_child_done(void)
+{
+    put_all(MC_ISOLATE_JOB_FD, "k", 1);
+    close(MC_ISOLATE_JOB_FD);
 }
 
 /* Reaps the ended child and reads its verdict. */

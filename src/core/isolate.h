@@ -37,6 +37,8 @@
 #ifndef MC_ISOLATE_H
 #define MC_ISOLATE_H
 
+#include <sys/types.h>
+
 #include "buf.h"
 
 typedef struct mc_isolate_child mc_isolate_child;
@@ -57,18 +59,24 @@ void mc_isolate_reply(mc_isolate_child *child, const void *data, size_t len);
 mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isolate_outcome *outcome,
                          int *signo, mc_buf *reply, mc_err *err);
 
-/* A background child: mc_isolate_spawn() forks a child set up as above
- * (default signal actions, death with the parent, _exit) that runs
- * FN(ARG) while the caller goes on; FN returns true on success. The caller
+/* A background job: mc_isolate_exec() starts the program ARGV[0] with
+ * ARGV by posix_spawn (no copy of the caller's page tables, and no
+ * copy-on-write faults in the caller afterwards, which a fork of a large
+ * process pays for every page it then writes), while the caller goes on.
+ * The program gets default actions for every signal, none blocked, and the
+ * write end of a pipe as descriptor MC_ISOLATE_JOB_FD. It calls
+ * mc_isolate_job_child_start(parent pid, passed in ARGV) first (death with
+ * the parent) and mc_isolate_job_child_done() when it succeeded. The caller
  * owns the job until mc_isolate_reap() reports it ended or
- * mc_isolate_kill() ends it: both reap the child and close its pipe. The
- * same requirements on FN as for mc_isolate_run. */
-typedef bool (*mc_isolate_job_fn)(void *arg);
+ * mc_isolate_kill() ends it: both reap the child and close its pipe. */
+#define MC_ISOLATE_JOB_FD 3
 typedef struct mc_isolate_job {
     int pid;   /* 0: none */
     int fd;    /* the child writes one byte on success, then ends */
 } mc_isolate_job;
-mc_status mc_isolate_spawn(mc_isolate_job_fn fn, void *arg, mc_isolate_job *job, mc_err *err);
+mc_status mc_isolate_exec(char *const argv[], mc_isolate_job *job, mc_err *err);
+void mc_isolate_job_child_start(pid_t parent);
+void mc_isolate_job_child_done(void);
 /* True when JOB's child has ended (WAIT: blocks until it has); then *OK
  * says whether FN succeeded and JOB is reset. Success is the byte the
  * child wrote, not its exit status (valgrind may change that). */

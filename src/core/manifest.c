@@ -13,7 +13,7 @@
 #include "mix.h"
 
 /* Entries: each is one allocation, the descriptor followed by its two keys
- * (entry_new); the levels and the hash point at them. */
+ * (mc_seg_meta_dup); the levels and the hash point at them. */
 typedef struct slot {
     uint64_t segno;   /* a copy, so that probing does not touch the entries */
     mc_seg_meta *e;
@@ -105,7 +105,7 @@ bool mc_ranges_overlap(const uint8_t *a_lo, size_t a_lo_len, const uint8_t *a_hi
 
 /* ---- entries ---- */
 
-static mc_seg_meta *entry_new(const mc_seg_meta *src)
+mc_seg_meta *mc_seg_meta_dup(const mc_seg_meta *src)
 {
     size_t extra = src->min_key_len + src->max_key_len;
     if (extra > SIZE_MAX - sizeof(mc_seg_meta))
@@ -417,7 +417,7 @@ mc_status mc_manifest_clone(const mc_manifest *m, mc_manifest **out, mc_err *err
         if ((st = level_reserve(dst, src->n, err)) != MC_OK)
             goto cleanup;
         for (size_t j = 0; j < src->n; j++) {
-            mc_seg_meta *e = entry_new(lat(src, j));
+            mc_seg_meta *e = mc_seg_meta_dup(lat(src, j));
             if (!e) {
                 st = mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory cloning");
                 goto cleanup;
@@ -515,7 +515,7 @@ mc_status mc_manifest_add(mc_manifest *m, const mc_seg_meta *meta, mc_err *err)
     if ((st = hash_reserve(m, m->hcount + 1, err)) != MC_OK ||
         (st = level_reserve(&m->lv[meta->level], m->lv[meta->level].n + 1, err)) != MC_OK)
         return st;
-    mc_seg_meta *e = entry_new(meta);
+    mc_seg_meta *e = mc_seg_meta_dup(meta);
     if (!e)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "manifest: out of memory adding segment %llu", ull(meta->segno));
     if (e->level == 0 && (st = l0_index(m, e, err)) != MC_OK) {

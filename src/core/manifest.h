@@ -61,6 +61,9 @@ void mc_manifest_set_next_seq(mc_manifest *m, uint64_t next_seq);
 uint64_t mc_manifest_alloc_segnos(mc_manifest *m, uint64_t n);
 uint64_t mc_manifest_alloc_seqs(mc_manifest *m, uint64_t n);
 
+/* META and its keys in one allocation (free() it), or NULL. */
+mc_seg_meta *mc_seg_meta_dup(const mc_seg_meta *meta);
+
 /* Copies META in. MC_EEXIST for a duplicate segno, MC_ECORRUPT for an
  * overlap in a level >= 1 or a bad level. */
 mc_status mc_manifest_add(mc_manifest *m, const mc_seg_meta *meta, mc_err *err);

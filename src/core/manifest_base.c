@@ -1,11 +1,15 @@
 /* manifest_base: bases written by a child process (manifest_base.h). */
 #include "manifest_base.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "isolate.h"
+#include "manifest_fold.h"
 #include "manifest_io.h"
 #include "manifest_journal.h"
 #include "store.h"
@@ -107,28 +111,76 @@ bool mc_manifest_base_collect(const char *store, mc_manifest *m, bool wait)
     return true;
 }
 
-typedef struct child_arg {
-    const char *store, *tmp;
-    const mc_manifest *m;
-    const mc_journal_bg *bg;
-} child_arg;
-
-/* The child first removes the files an earlier base left out of the chain
- * (unlinking a large file can take rank 0 tens of milliseconds), then
- * writes the base. */
-static bool write_in_child(void *p)
+bool mc_manifest_base_child_requested(int argc, char **argv)
 {
-    const child_arg *a = p;
-    char path[MC_PATH_MAX];
-    for (size_t i = 0; i < a->bg->nstale; i++) {
-        mc_manifest_file_path(a->store, a->bg->stale[i], path, sizeof path);
-        unlink(path);
+    return argc > 1 && strcmp(argv[1], MC_MANIFEST_BASE_CHILD_ARG) == 0;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    *v = x;
+    return *s >= '0' && *s <= '9' && !*end && !errno;
+}
+
+/* argv: PROGRAM MC_MANIFEST_BASE_CHILD_ARG PARENT STORE GENERATION COUNT
+ * BYTES TMP [STALE...]. It first removes the files an earlier base left
+ * out of the chain (unlinking a large file can take rank 0 tens of
+ * milliseconds), then folds generation GENERATION's files into a base at
+ * TMP (manifest_fold.h), which must hold COUNT segments of BYTES bytes. */
+int mc_manifest_base_child_main(int argc, char **argv)
+{
+    uint64_t parent, generation, count, bytes, stale;
+    if (argc < 8 || !parse_u64(argv[2], &parent) || !parse_u64(argv[4], &generation) ||
+        !parse_u64(argv[5], &count) || !parse_u64(argv[6], &bytes)) {
+        fprintf(stderr, "%s: %s is for mpicompact's own use\n", argv[0], MC_MANIFEST_BASE_CHILD_ARG);
+        return 2;
     }
+    mc_isolate_job_child_start((pid_t)parent);
+    const char *store = argv[3], *tmp = argv[7];
+    char path[MC_PATH_MAX];
+    for (int i = 8; i < argc; i++)
+        if (parse_u64(argv[i], &stale)) {
+            mc_manifest_file_path(store, stale, path, sizeof path);
+            unlink(path);
+        }
     mc_err err = {0};
-    if (mc_manifest_write_base(a->tmp, a->m, &err) == MC_OK)
-        return true;
-    dprintf(STDERR_FILENO, "mpicompact: background manifest base: %s\n", err.msg);
-    return false;
+    if (mc_manifest_fold(store, generation, tmp, count, bytes, &err) != MC_OK) {
+        fprintf(stderr, "mpicompact: background manifest base: %s\n", err.msg);
+        return 1;
+    }
+    mc_isolate_job_child_done();
+    return 0;
+}
+
+/* PROGRAM's argv for a child writing a base of GENERATION (one malloc'ed
+ * block: the pointers, then the strings), or NULL. */
+static char **child_argv(const char *program, const char *store, const mc_manifest *m, const char *tmp,
+                         const mc_journal_bg *bg)
+{
+    size_t n = 8 + bg->nstale, text = strlen(program) + strlen(store) + strlen(tmp) +
+                                      sizeof MC_MANIFEST_BASE_CHILD_ARG + (5 + bg->nstale) * 24;
+    char **argv = malloc((n + 1) * sizeof *argv + text);
+    if (!argv)
+        return NULL;
+    char *p = (char *)(argv + n + 1);
+    size_t i = 0;
+#define ARG(...) (argv[i++] = p, p += sprintf(p, __VA_ARGS__) + 1)
+    ARG("%s", program);
+    ARG("%s", MC_MANIFEST_BASE_CHILD_ARG);
+    ARG("%lld", (long long)getpid());
+    ARG("%s", store);
+    ARG("%llu", (unsigned long long)mc_manifest_generation(m));
+    ARG("%llu", (unsigned long long)mc_manifest_count(m));
+    ARG("%llu", (unsigned long long)mc_manifest_total_bytes(m));
+    ARG("%s", tmp);
+    for (size_t k = 0; k < bg->nstale; k++)
+        ARG("%llu", (unsigned long long)bg->stale[k]);
+#undef ARG
+    argv[i] = NULL;
+    return argv;
 }
 
 /* A child is due when the chain's edits are many or list half the
@@ -155,11 +207,19 @@ void mc_manifest_base_after_switch(const char *store, mc_manifest *m)
     if (!(bg->tmp = malloc(len)))
         return;
     snprintf(bg->tmp, len, "%s.base.tmp", path);
-    child_arg a = {store, bg->tmp, m, bg};
-    if (mc_isolate_spawn(write_in_child, &a, &bg->job, NULL) != MC_OK) {
+    char program[MC_PATH_MAX];
+    ssize_t plen = readlink("/proc/self/exe", program, sizeof program - 1);
+    char **argv = NULL;
+    if (plen > 0) {
+        program[plen] = '\0';
+        argv = child_argv(program, store, m, bg->tmp, bg);
+    }
+    if (!argv || mc_isolate_exec(argv, &bg->job, NULL) != MC_OK) {
+        free(argv);
         forget(bg);
         bg->retry_after = generation + MC_MANIFEST_BASE_CHAIN;
         return;
     }
+    free(argv);
     bg->generation = generation;
 }

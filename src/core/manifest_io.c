@@ -258,8 +258,7 @@ static mc_status batch_read(const dsets *d, const char *path, uint64_t start, si
     return MC_OK;
 }
 
-/* Checks an entry read from PATH and adds it to M. */
-static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err)
+mc_status mc_manifest_entry_check(const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err)
 {
     if (e->ndeletes > e->nitems || e->min_seq > e->max_seq)
         return mc_err_set(err, MC_ECORRUPT, 0,
@@ -267,6 +266,15 @@ static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, co
                           "(%llu..%llu)",
                           path, ull(index), ull(e->segno), ull(e->nitems), ull(e->ndeletes), ull(e->min_seq),
                           ull(e->max_seq));
+    return MC_OK;
+}
+
+/* Checks an entry read from PATH and adds it to M. */
+static mc_status load_entry(mc_manifest *m, const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err)
+{
+    mc_status st0 = mc_manifest_entry_check(path, index, e, err);
+    if (st0 != MC_OK)
+        return st0;
     mc_err inner;
     mc_status st = mc_manifest_add(m, e, &inner);
     if (st != MC_OK)
@@ -287,11 +295,7 @@ static mc_status read_u32_attr(hid_t file, const char *path, const char *name, u
     return MC_OK;
 }
 
-/* The root attributes of one manifest file. */
-typedef struct header {
-    uint64_t version, generation, parent, epoch, next_segno, next_seq;
-    mc_params p;
-} header;
+typedef mc_manifest_header header;
 
 /* Reads and checks the root attributes of the manifest file of GENERATION. */
 static mc_status read_header(hid_t file, const char *path, uint64_t generation, header *h, mc_err *err)
@@ -395,8 +399,15 @@ cleanup:
     return st;
 }
 
-/* Reads the per-entry datasets of an open manifest file and adds every entry to M. */
-static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, mc_err *err)
+/* Checks an entry read from PATH and adds it to the manifest CTX. */
+static mc_status add_entry(void *ctx, const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err)
+{
+    return load_entry(ctx, path, index, e, err);
+}
+
+/* Reads the per-entry datasets of an open manifest file and hands every
+ * entry to SINK (the entry's keys point into a buffer reused after it). */
+static mc_status read_entries(hid_t file, const char *path, mc_manifest_entry_fn sink, void *ctx, mc_err *err)
 {
     dsets d;
     batch b;
@@ -426,7 +437,7 @@ static mc_status read_entries(hid_t file, const char *path, mc_manifest *m, mc_e
                     e.min_key_len = len;
                 }
             }
-            if ((st = load_entry(m, path, start + i, &e, err)) != MC_OK)
+            if ((st = sink(ctx, path, start + i, &e, err)) != MC_OK)
                 goto cleanup;
         }
         start += cnt;
@@ -501,7 +512,7 @@ static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest 
     if (st == MC_OK)
         st = remove_listed(file, path, m, "segno", false, err);
     if (st == MC_OK)
-        st = read_entries(file, path, m, err);
+        st = read_entries(file, path, add_entry, m, err);
     mc_h5_close(&file);
     if (st != MC_OK)
         return st;
@@ -520,15 +531,23 @@ static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest 
 
 mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
 {
+    uint64_t generation;
+    *out = NULL;
+    mc_status st = mc_manifest_current_generation(store, &generation, err);
+    return st == MC_OK ? mc_manifest_load_generation(store, generation, out, err) : st;
+}
+
+mc_status mc_manifest_load_generation(const char *store, uint64_t generation, mc_manifest **out, mc_err *err)
+{
     *out = NULL;
     char path[MC_PATH_MAX];
     hid_t file = H5I_INVALID_HID;
     mc_manifest *m = NULL;
-    uint64_t generation, *chain = NULL;
+    uint64_t *chain = NULL;
     size_t nchain = 0;
     header h;
-    mc_status st = mc_manifest_current_generation(store, &generation, err);
-    if (st != MC_OK || (st = mc_manifest_chain_read(store, generation, &chain, &nchain, err)) != MC_OK)
+    mc_status st = mc_manifest_chain_read(store, generation, &chain, &nchain, err);
+    if (st != MC_OK)
         goto cleanup;
     if ((st = open_generation(store, chain[0], path, &file, &h, err)) != MC_OK ||
         (st = mc_manifest_create(&h.p, &m, err)) != MC_OK)
@@ -537,7 +556,7 @@ mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err)
     mc_manifest_set_next_segno(m, h.next_segno);
     mc_manifest_set_next_seq(m, h.next_seq);
     mc_manifest_set_content_epoch(m, h.epoch);
-    if ((st = read_entries(file, path, m, err)) != MC_OK)
+    if ((st = read_entries(file, path, add_entry, m, err)) != MC_OK)
         goto cleanup;
     mc_h5_close(&file);
     mc_journal_reset(mc_manifest_journal(m), chain[0]);
@@ -567,12 +586,16 @@ typedef struct plan {
 typedef struct cursor {
     const mc_manifest *m;
     const plan *pl;
+    const mc_seg_meta *const *list;   /* instead of M: these entries, in this order */
+    size_t nlist;
     unsigned level;
     size_t i;
 } cursor;
 
 static const mc_seg_meta *cursor_next(cursor *c)
 {
+    if (c->list)
+        return c->i < c->nlist ? c->list[c->i++] : NULL;
     if (c->pl->parent != 0) {
         while (c->i < c->pl->ntouched) {
             const mc_seg_meta *e = mc_manifest_find(c->m, c->pl->touched[c->i++].segno);
@@ -601,17 +624,17 @@ static bool edit_removes(const mc_manifest *m, const mc_touch *t)
     return t->was_live && !mc_manifest_find(m, t->segno);
 }
 
-static mc_status write_header(hid_t file, const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
+static mc_status write_header(hid_t file, const char *path, const header *h, mc_err *err)
 {
-    const mc_params *p = mc_manifest_params(m);
+    const mc_params *p = &h->p;
     mc_status st;
     if ((st = mc_h5_attr_write_str(file, path, "format", MC_MANIFEST_FORMAT, err)) != MC_OK ||
         (st = mc_h5_attr_write_u32(file, path, "version", MC_MANIFEST_VERSION, err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "generation", pl->generation, err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "parent", pl->parent, err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "content_epoch", pl->epoch, err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "next_segno", mc_manifest_next_segno(m), err)) != MC_OK ||
-        (st = mc_h5_attr_write_u64(file, path, "next_seq", mc_manifest_next_seq(m), err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "generation", h->generation, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "parent", h->parent, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "content_epoch", h->epoch, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "next_segno", h->next_segno, err)) != MC_OK ||
+        (st = mc_h5_attr_write_u64(file, path, "next_seq", h->next_seq, err)) != MC_OK ||
         (st = mc_h5_attr_write_u64(file, path, "segment_size", p->segment_size, err)) != MC_OK ||
         (st = mc_h5_attr_write_u32(file, path, "fanout", p->fanout, err)) != MC_OK ||
         (st = mc_h5_attr_write_u32(file, path, "l0_limit", p->l0_limit, err)) != MC_OK ||
@@ -620,11 +643,10 @@ static mc_status write_header(hid_t file, const char *path, const mc_manifest *m
     return MC_OK;
 }
 
-static mc_status create_dsets(hid_t file, const char *path, const mc_manifest *m, const plan *pl, dsets *d,
-                              mc_err *err)
+static mc_status create_dsets(hid_t file, const char *path, const cursor *from, dsets *d, mc_err *err)
 {
     uint64_t n = 0, keys_len[NKEYCOLS] = {0};
-    cursor c = {m, pl, 0, 0};
+    cursor c = *from;
     for (const mc_seg_meta *e; (e = cursor_next(&c)) != NULL; n++)
         for (size_t k = 0; k < NKEYCOLS; k++) {
             const uint8_t *p;
@@ -662,13 +684,13 @@ static mc_status batch_write(const dsets *d, const char *path, size_t cnt, size_
 }
 
 /* Writes the entries the plan lists. */
-static mc_status write_entries(const char *path, const mc_manifest *m, const plan *pl, const dsets *d, mc_err *err)
+static mc_status write_entries(const char *path, const cursor *from, const dsets *d, mc_err *err)
 {
     batch b;
     mc_status st = batch_alloc(&b, path, err);
     if (st != MC_OK)
         return st;
-    cursor c = {m, pl, 0, 0};
+    cursor c = *from;
     uint64_t key_end[NKEYCOLS] = {0};
     bool first = true, done = false;
     while (!done) {
@@ -728,18 +750,22 @@ static mc_status write_removed(hid_t file, const char *path, const mc_manifest *
 }
 
 /* Writes the file the plan describes to PATH (complete, fsynced, closed). */
-static mc_status write_manifest(const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
+/* Writes the file with header H listing what cursor FROM walks, and (with
+ * M and PL of an edit) its `removed` dataset, to PATH (complete, fsynced,
+ * closed). */
+static mc_status write_file(const char *path, const header *h, const cursor *from, mc_err *err)
 {
     hid_t file = H5I_INVALID_HID;
     dsets d;
     dsets_init(&d);
+    plan none = {0};
     mc_status st = mc_h5_create(path, &file, err);
     if (st != MC_OK)
         goto cleanup;
-    if ((st = write_header(file, path, m, pl, err)) != MC_OK ||
+    if ((st = write_header(file, path, h, err)) != MC_OK ||
         (st = mc_fault_check("manifest_write", MC_FAULT_ANY_SEGNO, path, err)) != MC_OK ||
-        (st = create_dsets(file, path, m, pl, &d, err)) != MC_OK || (st = write_entries(path, m, pl, &d, err)) != MC_OK ||
-        (st = write_removed(file, path, m, pl, err)) != MC_OK)
+        (st = create_dsets(file, path, from, &d, err)) != MC_OK || (st = write_entries(path, from, &d, err)) != MC_OK ||
+        (st = write_removed(file, path, from->m, from->pl ? from->pl : &none, err)) != MC_OK)
         goto cleanup;
     dsets_close(&d);
     st = mc_h5_close_sync_at(file, path, "manifest_fsync", MC_FAULT_ANY_SEGNO, err);
@@ -750,10 +776,59 @@ cleanup:
     return st;
 }
 
+/* Writes M as the file PL describes to PATH (complete, fsynced, closed). */
+static mc_status write_manifest(const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
+{
+    header h = {.generation = pl->generation, .parent = pl->parent, .epoch = pl->epoch,
+                .next_segno = mc_manifest_next_segno(m), .next_seq = mc_manifest_next_seq(m),
+                .p = *mc_manifest_params(m)};
+    cursor c = {.m = m, .pl = pl};
+    return write_file(path, &h, &c, err);
+}
+
 mc_status mc_manifest_write_base(const char *path, const mc_manifest *m, mc_err *err)
 {
     plan pl = {.generation = mc_manifest_generation(m), .epoch = mc_manifest_content_epoch(m)};
     return write_manifest(path, m, &pl, err);
+}
+
+mc_status mc_manifest_write_base_list(const char *path, const mc_manifest_header *h, const mc_seg_meta *const *list,
+                                      size_t n, mc_err *err)
+{
+    header base = *h;
+    base.parent = 0;
+    cursor c = {.list = list, .nlist = n};
+    return write_file(path, &base, &c, err);
+}
+
+mc_status mc_manifest_file_read(const char *store, uint64_t generation, mc_manifest_header *h, uint64_t **removed,
+                                size_t *nremoved, mc_manifest_entry_fn sink, void *ctx, mc_err *err)
+{
+    char path[MC_PATH_MAX];
+    hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    uint64_t n = 0;
+    *removed = NULL;
+    *nremoved = 0;
+    mc_status st = open_generation(store, generation, path, &file, h, err);
+    if (st != MC_OK)
+        return st;
+    if (h->version >= 2 && h->parent != 0 &&
+        (st = mc_h5_dset_open(file, path, "removed", MC_H5_U64, &dset, &n, err)) == MC_OK) {
+        if (n > SIZE_MAX / sizeof **removed || !(*removed = malloc((n ? n : 1) * sizeof **removed)))
+            st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory reading dataset removed", path);
+        else if (n == 0 || (st = mc_h5_dset_read(dset, path, "removed", MC_H5_U64, 0, n, *removed, err)) == MC_OK)
+            *nremoved = (size_t)n;
+        mc_h5_dset_close(&dset);
+    }
+    if (st == MC_OK && sink)
+        st = read_entries(file, path, sink, ctx, err);
+    mc_h5_close(&file);
+    if (st != MC_OK) {
+        free(*removed);
+        *removed = NULL;
+        *nremoved = 0;
+    }
+    return st;
 }
 
 static mc_status rename_file(const char *from, const char *to, mc_err *err)

@@ -39,6 +39,8 @@
 /* Loads the manifest CURRENT names. MC_ENOENT if STORE is not a store,
  * MC_EFORMAT for a newer version, MC_ECORRUPT/MC_ECHECKSUM for damage. */
 mc_status mc_manifest_load(const char *store, mc_manifest **out, mc_err *err);
+/* Loads generation GENERATION (its chain must still be on disk). */
+mc_status mc_manifest_load_generation(const char *store, uint64_t generation, mc_manifest **out, mc_err *err);
 /* Commits M as the next generation (sets M's generation on success). On a
  * failure before the switch of CURRENT, CURRENT still names the previous
  * generation and M's generation is unchanged. Once CURRENT is switched the
@@ -56,6 +58,30 @@ void mc_manifest_file_path(const char *store, uint64_t generation, char *out, si
 /* Writes M as a base of its generation (parent 0, its content epoch) to
  * PATH: complete, fsynced and closed (manifest_base.h). */
 mc_status mc_manifest_write_base(const char *path, const mc_manifest *m, mc_err *err);
+/* ---- one file at a time (manifest_fold.c) ---- */
+
+/* The root attributes of one manifest file (docs/FORMAT.md 3). */
+typedef struct mc_manifest_header {
+    uint64_t version, generation, parent, epoch, next_segno, next_seq;
+    mc_params p;
+} mc_manifest_header;
+/* Receives each entry of a file; E's keys point into a buffer that is
+ * reused after the call. */
+typedef mc_status (*mc_manifest_entry_fn)(void *ctx, const char *path, uint64_t index, const mc_seg_meta *e,
+                                          mc_err *err);
+/* The checks every loaded entry passes before it is added (counts, seqs). */
+mc_status mc_manifest_entry_check(const char *path, uint64_t index, const mc_seg_meta *e, mc_err *err);
+/* Reads the manifest file of GENERATION: its header (checked as a load
+ * checks it), its `removed` segnos (*REMOVED malloc'ed, empty for a base)
+ * and each entry, in file order, to SINK (NULL: none). */
+mc_status mc_manifest_file_read(const char *store, uint64_t generation, mc_manifest_header *h, uint64_t **removed,
+                                size_t *nremoved, mc_manifest_entry_fn sink, void *ctx, mc_err *err);
+/* Writes a base with H's attributes (parent 0) listing LIST[0..N) in that
+ * order, which must be manifest order (levels in turn; level 0 by segno,
+ * deeper levels by min_key), to PATH: complete, fsynced and closed. */
+mc_status mc_manifest_write_base_list(const char *path, const mc_manifest_header *h, const mc_seg_meta *const *list,
+                                      size_t n, mc_err *err);
+
 /* Reads CURRENT: the generation it names. */
 mc_status mc_manifest_current_generation(const char *store, uint64_t *generation, mc_err *err);
 

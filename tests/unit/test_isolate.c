@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,53 +134,55 @@ static void progress_keeps_it_alive(void **state)
 
 /* ---- background jobs ---- */
 
-static bool job_succeeds(void *arg)
+#define JOB_ARG "--test-isolate-job"
+
+/* The job's side: this test program started again with JOB_ARG PARENT WHAT. */
+static int job_main(char **argv)
 {
-    (void)arg;
-    return true;
+    mc_isolate_job_child_start((pid_t)strtol(argv[2], NULL, 10));
+    const char *what = argv[3];
+    if (strcmp(what, "crashes") == 0)
+        raise(SIGSEGV);
+    if (strcmp(what, "sleeps") == 0)
+        sleep(60);
+    if (strcmp(what, "fails") != 0)
+        mc_isolate_job_child_done();
+    return 0;   /* exit status 0 either way: success is the byte, not the status */
 }
 
-static bool job_fails(void *arg)
+static void start_job(const char *what, mc_isolate_job *job)
 {
-    (void)arg;
-    return false;
+    char program[4096], parent[32];
+    ssize_t n = readlink("/proc/self/exe", program, sizeof program - 1);
+    assert_true(n > 0);
+    program[n] = '\0';
+    snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    char *argv[] = {program, JOB_ARG, parent, (char *)what, NULL};
+    mc_err err;
+    assert_int_equal(mc_isolate_exec(argv, job, &err), MC_OK);
+    assert_true(job->pid > 0);
 }
 
-static bool job_crashes(void *arg)
-{
-    (void)arg;
-    raise(SIGSEGV);
-    return true;
-}
-
-static bool job_sleeps(void *arg)
-{
-    (void)arg;
-    sleep(60);
-    return true;
-}
-
-/* A background job's verdict is what FN returned; a crash is a failure;
- * a running job is not reaped without WAIT, and a kill ends it at once. */
+/* A background job's verdict is the byte it wrote; a crash or a clean exit
+ * without it is a failure; a running job is not reaped without WAIT, and a
+ * kill ends it at once; a program that cannot start is an error. */
 static void background_jobs(void **state)
 {
     (void)state;
-    mc_err err;
     mc_isolate_job job = {0};
     bool ok = false;
     assert_false(mc_isolate_reap(&job, true, &ok));   /* none */
-    assert_int_equal(mc_isolate_spawn(job_succeeds, NULL, &job, &err), MC_OK);
-    assert_true(job.pid > 0);
+    start_job("succeeds", &job);
     assert_true(mc_isolate_reap(&job, true, &ok));
     assert_true(ok);
     assert_int_equal(job.pid, 0);
-    assert_int_equal(mc_isolate_spawn(job_fails, NULL, &job, &err), MC_OK);
+    start_job("fails", &job);
     assert_true(mc_isolate_reap(&job, true, &ok));
     assert_false(ok);
-    assert_int_equal(mc_isolate_spawn(job_crashes, NULL, &job, &err), MC_OK);
+    start_job("crashes", &job);
     assert_true(mc_isolate_reap(&job, true, &ok));
     assert_false(ok);
-    assert_int_equal(mc_isolate_spawn(job_sleeps, NULL, &job, &err), MC_OK);
+    start_job("sleeps", &job);
     pid_t pid = (pid_t)job.pid;
     assert_false(mc_isolate_reap(&job, false, &ok));
     assert_int_equal(job.pid, pid);
@@ -189,10 +192,17 @@ static void background_jobs(void **state)
     assert_int_equal(job.pid, 0);
     assert_int_equal(kill(pid, 0), -1);   /* reaped: no such process */
     mc_isolate_kill(&job);                /* none: a no-op */
+    char *missing[] = {"/nonexistent/program", NULL};
+    mc_err err;
+    assert_int_not_equal(mc_isolate_exec(missing, &job, &err), MC_OK);
+    assert_non_null(strstr(err.msg, "/nonexistent/program"));
+    assert_int_equal(job.pid, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], JOB_ARG) == 0)
+        return job_main(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reply_arrives),
         cmocka_unit_test(crash_is_reported),

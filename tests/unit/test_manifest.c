@@ -1217,8 +1217,10 @@ static int teardown_dir(void **state)
     return rm_tree(tmpdir) == 0 ? 0 : -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (mc_manifest_base_child_requested(argc, argv))   /* background bases of test_io_background_bases */
+        return mc_manifest_base_child_main(argc, argv);
     const char *s = getenv("MC_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
     rng = seed;
