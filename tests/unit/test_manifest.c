@@ -20,6 +20,7 @@
 #include "h5util.h"
 #include "manifest.h"
 #include "manifest_base.h"
+#include "manifest_fold.h"
 #include "manifest_io.h"
 #include "manifest_journal.h"
 #include "store.h"
@@ -789,6 +790,59 @@ static size_t check_manifest_dir_bg(const char *store, mc_manifest *m)
     return n;
 }
 
+/* mc_manifest_fold (the background child's work) against the loader:
+ * random batches (adds, removes, moves between levels) committed as edits;
+ * every few commits the current generation is folded, installed over its
+ * edit as the parent does, and loading gives the same manifest. A fold
+ * whose totals disagree with the caller's is refused. */
+static void test_io_fold(void **state)
+{
+    (void)state;
+    char store[512], tmp[700];
+    mc_err err;
+    mc_manifest *m = NULL, *back = NULL;
+    make_store("fold", store, sizeof store);
+    snprintf(tmp, sizeof tmp, "%s/fold.tmp", store);
+    assert_int_equal(mc_manifest_load(store, &m, &err), MC_OK);
+    unsigned levels = mc_manifest_params(m)->levels;
+    for (int i = 0; i < 500; i++)
+        add_numbered(m, (unsigned)below(levels));
+    assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+    size_t folds = 0, edits_seen = 0;
+    for (int round = 0; round < 60; round++) {
+        for (uint64_t i = below(20); i > 0; i--)
+            add_numbered(m, (unsigned)below(levels));
+        for (uint64_t i = below(20); i > 0 && mc_manifest_count(m) > 0; i--)
+            assert_int_equal(mc_manifest_remove(m, random_live(m), &err), MC_OK);
+        for (uint64_t i = below(3); i > 0 && mc_manifest_count(m) > 0; i--)
+            (void)mc_manifest_relevel(m, random_live(m), (unsigned)below(levels), NULL);   /* may overlap: refused */
+        assert_int_equal(mc_manifest_commit(store, m, &err), MC_OK);
+        edits_seen += mc_manifest_journal(m)->nfiles;
+        if (below(4) != 0)
+            continue;
+        uint64_t g = mc_manifest_generation(m);
+        assert_int_equal(mc_manifest_fold(store, g, tmp, mc_manifest_count(m) + 1, mc_manifest_total_bytes(m), &err),
+                         MC_ECORRUPT);
+        assert_non_null(strstr(err.msg, "folds to"));
+        assert_int_equal(mc_manifest_fold(store, g, tmp, mc_manifest_count(m), mc_manifest_total_bytes(m), &err),
+                         MC_OK);
+        char path[MC_PATH_MAX];
+        mc_manifest_file_path(store, g, path, sizeof path);
+        assert_int_equal(rename(tmp, path), 0);
+        assert_int_equal(mc_manifest_load(store, &back, &err), MC_OK);
+        check_same(m, back);
+        assert_int_equal(mc_manifest_journal(back)->nfiles, 0);   /* G is a base now */
+        assert_int_equal(mc_manifest_content_epoch(back), mc_manifest_content_epoch(m));
+        mc_manifest_destroy(&m);
+        m = back;   /* its journal knows the new chain */
+        back = NULL;
+        folds++;
+    }
+    assert_true(folds >= 5);
+    assert_true(edits_seen > 0);
+    mc_manifest_destroy(&m);
+}
+
 /* Background bases (manifest_base.h), on from 1 segment: 1,000 segments, then 150 random batches
  * committed one after another, now and then waiting for the child; after
  * every commit loading gives the same manifest and manifest/ holds the
@@ -1236,6 +1290,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_io_round_trip),
         cmocka_unit_test(test_io_incremental),
+        cmocka_unit_test(test_io_fold),
         cmocka_unit_test(test_io_background_bases),
         cmocka_unit_test(test_io_commit_failure),
         cmocka_unit_test(test_io_commit_after_switch_fails),
