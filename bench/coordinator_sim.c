@@ -31,6 +31,7 @@
 #include "json.h"
 #include "manifest_base.h"
 #include "manifest_io.h"
+#include "manifest_journal.h"
 #include "compact_sched.h"
 #include "store.h"
 
@@ -397,9 +398,11 @@ int main(int argc, char **argv)
         double t = now();
         if (mc_sched_commit_due(&S.s, t, false)) {
             bool switched;
+            size_t npend = mc_manifest_journal(S.m)->npending; uint64_t inst = mc_manifest_base_installed(S.m), pend = mc_manifest_base_pending(S.m);
             if (mc_sched_commit(&S.s, t, &switched, &err) != MC_OK)
                 goto cleanup;
             double d = now() - t;
+            if (getenv("SIM_DEBUG") && d > 0.03) fprintf(stderr, "commit %.3f s npending %zu installed %d pending %llu->%llu nfiles %zu\n", d, npend, (int)(mc_manifest_base_installed(S.m) - inst), (unsigned long long)pend, (unsigned long long)mc_manifest_base_pending(S.m), mc_manifest_journal(S.m)->nfiles);
             S.commit_max = d > S.commit_max ? d : S.commit_max;
             S.commit_total += d;
         }

@@ -182,7 +182,7 @@ mc_status mc_sched_take(mc_sched *s, int rank, size_t nlive, bool leave_slices, 
             return MC_OK;
         }
     }
-    if (no_pick || s->dry)
+    if (no_pick || s->dry || mc_sched_commit_urgent(s))
         return MC_OK;
     mc_request *req = NULL;
     mc_status st = mc_picker_next(s->picker, &req, err);
@@ -273,13 +273,17 @@ uint64_t mc_sched_note_moves(mc_sched *s)
     return moves;
 }
 
+bool mc_sched_commit_urgent(const mc_sched *s)
+{
+    return s->dirty && (s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES ||
+                        mc_manifest_journal(s->m)->npending >= MC_SCHED_COMMIT_MAX_CHANGES);
+}
+
 bool mc_sched_commit_due(const mc_sched *s, double now, bool force)
 {
     if (!s->dirty)
         return false;
-    return force || s->ndeletes >= MC_SCHED_COMMIT_MAX_DELETES ||
-           mc_manifest_journal(s->m)->npending >= MC_SCHED_COMMIT_MAX_CHANGES ||
-           now - s->last_commit >= s->commit_interval;
+    return force || mc_sched_commit_urgent(s) || now - s->last_commit >= s->commit_interval;
 }
 
 mc_status mc_sched_commit(mc_sched *s, double now, bool *switched, mc_err *err)

@@ -94,8 +94,13 @@ mc_status mc_sched_apply(mc_sched *s, mc_unit *u, mc_compact_stats *stats, mc_er
 
 /* Picker moves since the last call (they make the manifest dirty). */
 uint64_t mc_sched_note_moves(mc_sched *s);
-/* A commit is due at time NOW: dirty and (FORCE, or many deletes queued,
- * or many changes to write, or the commit interval since the last one). */
+/* A commit that must not wait: dirty and many deletes queued or many
+ * changes to write. While it is, mc_sched_take picks nothing new (so that
+ * no commit writes much more than MC_SCHED_COMMIT_MAX_CHANGES changes) and
+ * the coordinator commits without waiting for arriving messages. */
+bool mc_sched_commit_urgent(const mc_sched *s);
+/* A commit is due at time NOW: FORCE (and dirty), or urgent, or dirty and
+ * the commit interval since the last one. */
 bool mc_sched_commit_due(const mc_sched *s, double now, bool force);
 /* Commits the manifest (mc_manifest_commit), then hands the queued inputs
  * to the remover (unlinked in the background; failures logged at a later

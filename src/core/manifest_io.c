@@ -583,10 +583,11 @@ typedef struct plan {
 
 /* Walks the entries a file lists: for a base every entry in manifest order,
  * for an edit the touched segments that are live, by segno. */
+/* Walks the entries a file lists: LIST in its order, or else every entry
+ * of M in manifest order (a base). */
 typedef struct cursor {
     const mc_manifest *m;
-    const plan *pl;
-    const mc_seg_meta *const *list;   /* instead of M: these entries, in this order */
+    const mc_seg_meta *const *list;
     size_t nlist;
     unsigned level;
     size_t i;
@@ -594,16 +595,8 @@ typedef struct cursor {
 
 static const mc_seg_meta *cursor_next(cursor *c)
 {
-    if (c->list)
+    if (c->list || !c->m)
         return c->i < c->nlist ? c->list[c->i++] : NULL;
-    if (c->pl->parent != 0) {
-        while (c->i < c->pl->ntouched) {
-            const mc_seg_meta *e = mc_manifest_find(c->m, c->pl->touched[c->i++].segno);
-            if (e)
-                return e;
-        }
-        return NULL;
-    }
     unsigned levels = mc_manifest_params(c->m)->levels;
     while (c->level < levels) {
         const mc_seg_meta *e = mc_manifest_level_at(c->m, c->level, c->i);
@@ -615,13 +608,6 @@ static const mc_seg_meta *cursor_next(cursor *c)
         c->i = 0;
     }
     return NULL;
-}
-
-/* An edit removes the touched segments that are gone now but were live in
- * its parent (a segment added and removed within the span is not named). */
-static bool edit_removes(const mc_manifest *m, const mc_touch *t)
-{
-    return t->was_live && !mc_manifest_find(m, t->segno);
 }
 
 static mc_status write_header(hid_t file, const char *path, const header *h, mc_err *err)
@@ -728,44 +714,31 @@ cleanup:
 }
 
 /* The `removed` dataset (empty in a base). */
-static mc_status write_removed(hid_t file, const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
+static mc_status write_removed(hid_t file, const char *path, const uint64_t *v, size_t n, mc_err *err)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < pl->ntouched; i++)
-        n += edit_removes(m, &pl->touched[i]);
-    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
     hid_t dset = H5I_INVALID_HID;
-    if (!v)
-        return mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory for removed segments", path);
-    n = 0;
-    for (size_t i = 0; i < pl->ntouched; i++)
-        if (edit_removes(m, &pl->touched[i]))
-            v[n++] = pl->touched[i].segno;
     mc_status st = mc_h5_dset_create(file, path, "removed", MC_H5_U64, chunk_for(n), &dset, err);
     if (st == MC_OK)
         st = mc_h5_dset_append(dset, path, "removed", MC_H5_U64, v, n, err);
     mc_h5_dset_close(&dset);
-    free(v);
     return st;
 }
 
-/* Writes the file the plan describes to PATH (complete, fsynced, closed). */
-/* Writes the file with header H listing what cursor FROM walks, and (with
- * M and PL of an edit) its `removed` dataset, to PATH (complete, fsynced,
- * closed). */
-static mc_status write_file(const char *path, const header *h, const cursor *from, mc_err *err)
+/* Writes the file with header H listing what cursor FROM walks and the
+ * segnos REMOVED[0..NREMOVED) to PATH (complete, fsynced, closed). */
+static mc_status write_file(const char *path, const header *h, const cursor *from, const uint64_t *removed,
+                            size_t nremoved, mc_err *err)
 {
     hid_t file = H5I_INVALID_HID;
     dsets d;
     dsets_init(&d);
-    plan none = {0};
     mc_status st = mc_h5_create(path, &file, err);
     if (st != MC_OK)
         goto cleanup;
     if ((st = write_header(file, path, h, err)) != MC_OK ||
         (st = mc_fault_check("manifest_write", MC_FAULT_ANY_SEGNO, path, err)) != MC_OK ||
         (st = create_dsets(file, path, from, &d, err)) != MC_OK || (st = write_entries(path, from, &d, err)) != MC_OK ||
-        (st = write_removed(file, path, from->m, from->pl ? from->pl : &none, err)) != MC_OK)
+        (st = write_removed(file, path, removed, nremoved, err)) != MC_OK)
         goto cleanup;
     dsets_close(&d);
     st = mc_h5_close_sync_at(file, path, "manifest_fsync", MC_FAULT_ANY_SEGNO, err);
@@ -776,14 +749,38 @@ cleanup:
     return st;
 }
 
-/* Writes M as the file PL describes to PATH (complete, fsynced, closed). */
+/* Writes M as the file PL describes to PATH (complete, fsynced, closed).
+ * An edit looks each touched segno up once: the live ones are its
+ * entries, the others that were live in its parent its `removed`. */
 static mc_status write_manifest(const char *path, const mc_manifest *m, const plan *pl, mc_err *err)
 {
     header h = {.generation = pl->generation, .parent = pl->parent, .epoch = pl->epoch,
                 .next_segno = mc_manifest_next_segno(m), .next_seq = mc_manifest_next_seq(m),
                 .p = *mc_manifest_params(m)};
-    cursor c = {.m = m, .pl = pl};
-    return write_file(path, &h, &c, err);
+    cursor c = {.m = m};
+    if (pl->parent == 0)
+        return write_file(path, &h, &c, NULL, 0, err);
+    size_t n = pl->ntouched, nlive = 0, nremoved = 0;
+    const mc_seg_meta **live = malloc((n ? n : 1) * sizeof *live);
+    uint64_t *removed = malloc((n ? n : 1) * sizeof *removed);
+    mc_status st;
+    if (!live || !removed) {
+        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "%s: out of memory for an edit of %zu segments", path, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const mc_seg_meta *e = mc_manifest_find(m, pl->touched[i].segno);
+            if (e)
+                live[nlive++] = e;
+            else if (pl->touched[i].was_live)   /* added and removed within the span: not named */
+                removed[nremoved++] = pl->touched[i].segno;
+        }
+        c.list = live;
+        c.nlist = nlive;
+        st = write_file(path, &h, &c, removed, nremoved, err);
+    }
+    free(live);
+    free(removed);
+    return st;
 }
 
 mc_status mc_manifest_write_base(const char *path, const mc_manifest *m, mc_err *err)
@@ -798,7 +795,7 @@ mc_status mc_manifest_write_base_list(const char *path, const mc_manifest_header
     header base = *h;
     base.parent = 0;
     cursor c = {.list = list, .nlist = n};
-    return write_file(path, &base, &c, err);
+    return write_file(path, &base, &c, NULL, 0, err);
 }
 
 mc_status mc_manifest_file_read(const char *store, uint64_t generation, mc_manifest_header *h, uint64_t **removed,

@@ -502,7 +502,7 @@ static void maybe_commit(coord *c, bool force)
     double t = now();
     if (c->fatal || !mc_sched_commit_due(&c->s, t, force))
         return;
-    if (!force && c->s.ndeletes < MC_SCHED_COMMIT_MAX_DELETES) {
+    if (!force && !mc_sched_commit_urgent(&c->s)) {
         int waiting = 0;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->ctx->comm, &waiting, MPI_STATUS_IGNORE);
         if (waiting)
