@@ -5,7 +5,7 @@
  * run for real (bench/README.md).
  *
  * coordinator_sim --segments N --workers W [--overlap uniform|disjoint|mixed]
- *                 [--seconds S] [--full] [--store DIR] --json
+ *                 [--seconds S] [--full] [--store DIR] [--slow-commits S] --json
  *
  * Level 0 gets N segments of 16 MiB (8-byte keys): "uniform" ones each span
  * almost the whole key space, "disjoint" ones each own a slice of it with a
@@ -15,7 +15,9 @@
  * of the input bytes, spread over the slice's part of the inputs' key range.
  * Commits go to a temporary store (the real mc_manifest_commit), every 0.5 s,
  * 4,096 queued deletions or 16,384 manifest changes, as in the coordinator. The run ends when
- * nothing is left to pick and nothing is in flight, or after S seconds. */
+ * nothing is left to pick and nothing is in flight, or after S seconds.
+ * --slow-commits S prints each commit that took longer than S seconds to
+ * stderr, with its size. */
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -306,7 +308,7 @@ static long peak_rss_bytes(void)
 int main(int argc, char **argv)
 {
     size_t nseg = 0, workers = 0;
-    double seconds = 0;
+    double seconds = 0, slow_commits = 0;
     if (mc_manifest_base_child_requested(argc, argv))
         return mc_manifest_base_child_main(argc, argv);
     const char *overlap = "mixed";
@@ -316,7 +318,8 @@ int main(int argc, char **argv)
         {"segments", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
         {"overlap", required_argument, NULL, 'o'},  {"seconds", required_argument, NULL, 's'},
         {"store", required_argument, NULL, 'd'},    {"full", no_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0}};
+        {"json", no_argument, NULL, 'j'},           {"slow-commits", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -327,9 +330,10 @@ int main(int argc, char **argv)
         case 'd': store_arg = optarg; break;
         case 'f': full = true; break;
         case 'j': json = true; break;
+        case 'c': slow_commits = strtod(optarg, NULL); break;
         default:
             fprintf(stderr, "usage: coordinator_sim --segments N --workers W [--overlap uniform|disjoint|mixed] "
-                            "[--seconds S] [--full] [--store DIR] --json\n");
+                            "[--seconds S] [--full] [--store DIR] [--slow-commits S] --json\n");
             return 2;
         }
     }
@@ -398,11 +402,17 @@ int main(int argc, char **argv)
         double t = now();
         if (mc_sched_commit_due(&S.s, t, false)) {
             bool switched;
-            size_t npend = mc_manifest_journal(S.m)->npending; uint64_t inst = mc_manifest_base_installed(S.m), pend = mc_manifest_base_pending(S.m);
+            size_t changes = mc_manifest_journal(S.m)->npending;
+            uint64_t installed = mc_manifest_base_installed(S.m);
             if (mc_sched_commit(&S.s, t, &switched, &err) != MC_OK)
                 goto cleanup;
             double d = now() - t;
-            if (getenv("SIM_DEBUG") && d > 0.03) fprintf(stderr, "commit %.3f s npending %zu installed %d pending %llu->%llu nfiles %zu\n", d, npend, (int)(mc_manifest_base_installed(S.m) - inst), (unsigned long long)pend, (unsigned long long)mc_manifest_base_pending(S.m), mc_manifest_journal(S.m)->nfiles);
+            if (slow_commits && d > slow_commits)
+                fprintf(stderr, "coordinator_sim: commit of generation %llu: %.3f s, %zu changes, %zu edit files, "
+                        "base %s\n", (unsigned long long)mc_manifest_generation(S.m), d, changes,
+                        mc_manifest_journal(S.m)->nfiles,
+                        mc_manifest_base_installed(S.m) != installed ? "installed"
+                        : mc_manifest_base_pending(S.m) ? "being written" : "-");
             S.commit_max = d > S.commit_max ? d : S.commit_max;
             S.commit_total += d;
         }
