@@ -94,6 +94,7 @@ typedef struct sim {
     size_t nfree;
     uint64_t compactions, moves_base, failures;
     double pick_max, commit_max, apply_max, commit_total;
+    size_t changes_max;     /* manifest changes one commit wrote, at most */
 } sim;
 
 static mc_status add_output(mc_response *resp, size_t *cap, unsigned level, uint64_t segno, uint64_t lo,
@@ -261,7 +262,7 @@ static void sim_log(void *ctx, const mc_err *err)
 static mc_status answer_all(sim *S, mc_err *err)
 {
     mc_lc *lc = &S->s.lc;
-    for (size_t i = lc->nflights; i-- > 0;) {
+    for (size_t i = lc->nflights; i-- > 0 && !mc_sched_commit_urgent(&S->s);) {   /* as the coordinator */
         if (i >= lc->nflights)
             continue;
         mc_flight *f = lc->flights[i];
@@ -403,6 +404,7 @@ int main(int argc, char **argv)
         if (mc_sched_commit_due(&S.s, t, false)) {
             bool switched;
             size_t changes = mc_manifest_journal(S.m)->npending;
+            S.changes_max = changes > S.changes_max ? changes : S.changes_max;
             uint64_t installed = mc_manifest_base_installed(S.m);
             if (mc_sched_commit(&S.s, t, &switched, &err) != MC_OK)
                 goto cleanup;
@@ -449,6 +451,7 @@ int main(int argc, char **argv)
         mc_json_u64(&j, "commits", S.s.commits);
         mc_json_f64(&j, "commit_seconds_max", S.commit_max);
         mc_json_f64(&j, "commit_seconds_total", S.commit_total);
+        mc_json_u64(&j, "commit_changes_max", S.changes_max);
         mc_json_u64(&j, "background_bases", mc_manifest_base_installed(S.m));
         mc_json_f64(&j, "compactions_per_second_without_commits",
                     wall > S.commit_total ? (double)S.compactions / (wall - S.commit_total) : 0.0);

@@ -484,7 +484,8 @@ static void handle_message(coord *c, const MPI_Status *status, size_t *done_acks
 static void service(coord *c)
 {
     test_sends(c);
-    while (!c->fatal) {
+    /* An urgent commit goes first (maybe_commit): what arrives meanwhile waits. */
+    while (!c->fatal && !mc_sched_commit_urgent(&c->s)) {
         int flag = 0;
         MPI_Status status;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->ctx->comm, &flag, &status);

@@ -3,7 +3,8 @@
 # fields bench/README.md lists, and the manifest it leaves (--store) read by
 # h5py: as many live segments as it reports, from a chain whose base was
 # written by a child process (manifest_base.h: on from 20,000 segments) and
-# renamed over an edit, with nothing else left in manifest/.
+# renamed over an edit, with nothing else left in manifest/; and no commit
+# much larger than the 16,384 changes that make one urgent.
 source "$(dirname "$0")/../mpi/lib.sh"
 
 sim=$(dirname "$MC_BIN")/bench/coordinator_sim
@@ -16,10 +17,13 @@ py - "$MC_TMP/sim.json" <<'PY' || fail "coordinator_sim's JSON: $(cat "$MC_TMP/s
 import json, sys
 r = json.load(open(sys.argv[1]))
 for k in ("segments", "workers", "compactions", "compactions_per_second", "commits", "commit_seconds_max",
-          "pick_seconds_max", "peak_rss_bytes", "segments_left", "background_bases"):
+          "pick_seconds_max", "peak_rss_bytes", "segments_left", "background_bases", "commit_changes_max"):
     assert k in r, k
 assert r["segments"] == 150000 and r["workers"] == 256
 assert r["compactions"] > 0 and r["commits"] > 0 and r["peak_rss_bytes"] > 0
+# Picks and answers stop while 16,384 changes wait: a commit writes that
+# many plus the last unit applied (and at most 256 moves of one pick).
+assert 0 < r["commit_changes_max"] <= 16384 + 1024, r["commit_changes_max"]
 PY
 bases=$(py -c 'import json, sys; print(json.load(open(sys.argv[1]))["background_bases"])' "$MC_TMP/sim.json")
 left=$(py -c 'import json, sys; print(json.load(open(sys.argv[1]))["segments_left"])' "$MC_TMP/sim.json")
