@@ -192,7 +192,7 @@ _Static_assert(MC_REQUEST_MAX_SEGNOS == (uint64_t)1 << 40, "mc_segno_runs_fault'
 const char *mc_segno_runs_fault(const mc_segno_run *runs, size_t n, size_t *at)
 {
     uint64_t total = 0;
-    *at = 0;
+    *at = MC_REQUEST_MAX_RUNS;   /* the first one too many */
     if (n > MC_REQUEST_MAX_RUNS)
         return "more runs than " STR(MC_REQUEST_MAX_RUNS);
     for (size_t i = 0; i < n; i++) {

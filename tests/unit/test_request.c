@@ -58,6 +58,16 @@ static void good_request(mc_request *r)
     r->runs[1] = (mc_segno_run){.first = 103, .count = 3};
 }
 
+/* good_request() without its lowers: a rewrite in place of upper 10. */
+static void rewrite_request(mc_request *r)
+{
+    good_request(r);
+    r->out_level = 1;
+    for (size_t i = 1; i < r->ninputs; i++)
+        mc_seg_meta_clear(&r->inputs[i]);
+    r->ninputs = 1;
+}
+
 static void test_check_accepts(void **state)
 {
     (void)state;
@@ -65,13 +75,8 @@ static void test_check_accepts(void **state)
     good_request(&r);
     mc_err err = {0};
     assert_int_equal(mc_request_check(&r, &err), MC_OK);
-    /* a rewrite in place with no lowers */
     mc_request w;
-    good_request(&w);
-    w.out_level = 1;
-    for (size_t i = 1; i < w.ninputs; i++)
-        mc_seg_meta_clear(&w.inputs[i]);
-    w.ninputs = 1;
+    rewrite_request(&w);
     assert_int_equal(mc_request_check(&w, &err), MC_OK);
     mc_request_clear(&w);
     mc_request_clear(&r);
@@ -494,6 +499,8 @@ static void test_segno_runs(void **state)
     mc_segno_run bad[] = {{1, 2}, {5, 1}, {4, 1}};
     assert_non_null(mc_segno_runs_fault(bad, 3, &at));
     assert_int_equal(at, 2);
+    assert_non_null(mc_segno_runs_fault(bad, MC_REQUEST_MAX_RUNS + 1, &at));   /* counted before read */
+    assert_int_equal(at, MC_REQUEST_MAX_RUNS);
 }
 
 /* Issue: requests stay small. Inputs of 64 MiB at the smallest segment size
@@ -503,12 +510,8 @@ static void test_tiny_segments_one_run(void **state)
 {
     (void)state;
     mc_request r;
-    good_request(&r);
+    rewrite_request(&r);
     r.segment_size = 1024;
-    for (size_t i = 1; i < r.ninputs; i++)
-        mc_seg_meta_clear(&r.inputs[i]);
-    r.ninputs = 1;
-    r.out_level = 1;   /* a rewrite in place of the one upper */
     r.inputs[0].bytes = (uint64_t)64 << 20;
     r.inputs[0].nitems = 1 << 16;
     uint64_t n = mc_request_max_outputs(&r);
