@@ -127,7 +127,7 @@ static mc_status add_output(mc_response *resp, size_t *cap, unsigned level, uint
 }
 
 /* One stream of outputs over keys [lo, hi] (already clipped), NSEG pieces. */
-static mc_status add_stream(mc_response *resp, size_t *cap, size_t *next_segno, unsigned level, uint64_t lo,
+static mc_status add_stream(mc_response *resp, size_t *cap, uint64_t *next_segno, unsigned level, uint64_t lo,
                             uint64_t hi, uint64_t nseg, uint64_t items, const mc_request *req, mc_err *err)
 {
     if (lo > hi || items == 0)
@@ -140,12 +140,13 @@ static mc_status add_stream(mc_response *resp, size_t *cap, size_t *next_segno, 
     if (nseg == 0)
         nseg = 1;
     mc_status st = MC_OK;
-    for (uint64_t j = 0; j < nseg && st == MC_OK && *next_segno < req->nsegnos; j++) {
+    uint64_t nsegnos = mc_request_segno_count(req);
+    for (uint64_t j = 0; j < nseg && st == MC_OK && *next_segno < nsegnos; j++) {
         uint64_t a = lo + (uint64_t)((double)width * (double)j / (double)nseg);
         uint64_t b = j + 1 == nseg ? hi : lo + (uint64_t)((double)width * (double)(j + 1) / (double)nseg) - 1;
         if (b < a)
             b = a;
-        st = add_output(resp, cap, level, req->segnos[(*next_segno)++], a, b, items / nseg, req, err);
+        st = add_output(resp, cap, level, mc_request_segno_at(req, (*next_segno)++), a, b, items / nseg, req, err);
     }
     return st;
 }
@@ -187,7 +188,8 @@ static mc_status simulate(const mc_request *req, size_t nparts, mc_response *res
     if (!ok1 || !ok2 || lo > hi || share_items == 0)
         return MC_OK;
     uint64_t nseg = share_bytes / req->segment_size + 1;
-    size_t cap = 0, next = 0;
+    size_t cap = 0;
+    uint64_t next = 0;
     mc_status st;
     if (req->flags & MC_REQ_STICKY) {
         bool oks, okt;

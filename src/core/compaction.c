@@ -80,7 +80,7 @@ typedef struct run {
     const char *store;
     const mc_request *req;
     mc_response *resp;
-    size_t used_segnos;     /* req->segnos[0..used) have been handed out */
+    uint64_t used_segnos;   /* the first USED allocated segnos (in run order) were handed out */
     size_t cap_outputs;
     stream out, left;       /* out_level; sticky leftovers at upper_level */
     size_t *gorder;         /* guards by ascending lo */
@@ -134,11 +134,11 @@ static mc_status stream_add(run *r, stream *s, const mc_item *item, mc_err *err)
 {
     mc_status st;
     if (!s->w) {
-        if (r->used_segnos == r->req->nsegnos)
-            return mc_err_set(err, MC_ELIMIT, 0, "compaction %llu: all %zu allocated segnos used up",
-                              (unsigned long long)r->req->id, r->req->nsegnos);
+        if (r->used_segnos == mc_request_segno_count(r->req))
+            return mc_err_set(err, MC_ELIMIT, 0, "compaction %llu: all %llu allocated segnos used up",
+                              (unsigned long long)r->req->id, (unsigned long long)r->used_segnos);
         char path[MC_PATH_MAX];
-        uint64_t segno = r->req->segnos[r->used_segnos++];
+        uint64_t segno = mc_request_segno_at(r->req, r->used_segnos++);
         mc_store_seg_path(r->store, segno, path);
         if ((st = mc_seg_writer_create(path, segno, &s->w, err)) != MC_OK)
             return st;
@@ -370,8 +370,8 @@ mc_status mc_compact_run(const char *store, const mc_request *req, const mc_comp
         resp->noutputs = 0;
         /* Only the segnos this run handed out can hold its files: the others
          * are untouched (a malformed request might even name live ones). */
-        for (size_t i = 0; i < r.used_segnos; i++)
-            mc_store_remove_segment(store, req->segnos[i], NULL);
+        for (uint64_t i = 0; i < r.used_segnos; i++)
+            mc_store_remove_segment(store, mc_request_segno_at(req, i), NULL);
         resp->status = st;
         resp->sys_errno = err->sys_errno;
         size_t len = strnlen(err->msg, sizeof resp->msg - 1);   /* truncated to fit */

@@ -1,9 +1,9 @@
 /* compaction: runs one compaction request against the store, without MPI.
  *
  * Opens the inputs, merges them (merge.h), drops what the request allows,
- * writes outputs under the request's allocated segnos (split at
- * segment_size), and fills the response with their descriptors and the
- * statistics. On any failure it removes every file it created under the
+ * writes outputs under the request's allocated segnos, taken in run order
+ * (split at segment_size), and fills the response with their descriptors
+ * and the statistics. On any failure it removes every file it created under the
  * allocated segnos (final and temporary) and returns the error; the caller
  * turns it into an error response carrying the request id.
  * Fault point "merge_fail" (fault.h) fails the merge on purpose. */

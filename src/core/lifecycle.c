@@ -52,36 +52,41 @@ static bool applied_owns(const mc_lc *lc, uint64_t segno)
         if (!u->applied)
             continue;
         for (size_t p = 0; p < u->nparts; p++)
-            for (size_t k = 0; k < u->parts[p].nsegnos; k++)
-                if (u->parts[p].segnos[k] == segno)
-                    return true;
+            if (mc_request_owns_segno(&u->parts[p], segno))
+                return true;
     }
     return false;
 }
 
+/* Removes SEGNO of REQ unless the gate refuses it; *FIRST keeps the first error. */
+static void remove_output(mc_lc *lc, const mc_request *req, uint64_t segno, mc_status *first)
+{
+    mc_err e;
+    mc_err_clear(&e);
+    mc_status st;
+    if (lc->ops->named(lc->ctx, segno) || applied_owns(lc, segno)) {
+        lc->refused++;
+        st = mc_err_set(&e, MC_EINVAL, 0,
+                        "internal error: refusing to remove segment %llu of compaction %llu: "
+                        "a manifest names it or an applied compaction wrote it",
+                        (unsigned long long)segno, (unsigned long long)req->id);
+    } else {
+        st = lc->ops->remove(lc->ctx, segno, &e);
+    }
+    if (st != MC_OK) {
+        lc->ops->log(lc->ctx, &e);
+        if (*first == MC_OK)
+            *first = st;
+    }
+}
+
+/* Every segno of every run: whatever the flight may have written. */
 mc_status mc_lc_remove_outputs(mc_lc *lc, const mc_request *req)
 {
     mc_status first = MC_OK;
-    for (size_t i = 0; i < req->nsegnos; i++) {
-        uint64_t segno = req->segnos[i];
-        mc_err e;
-        mc_err_clear(&e);
-        mc_status st;
-        if (lc->ops->named(lc->ctx, segno) || applied_owns(lc, segno)) {
-            lc->refused++;
-            st = mc_err_set(&e, MC_EINVAL, 0,
-                            "internal error: refusing to remove segment %llu of compaction %llu: "
-                            "a manifest names it or an applied compaction wrote it",
-                            (unsigned long long)segno, (unsigned long long)req->id);
-        } else {
-            st = lc->ops->remove(lc->ctx, segno, &e);
-        }
-        if (st != MC_OK) {
-            lc->ops->log(lc->ctx, &e);
-            if (first == MC_OK)
-                first = st;
-        }
-    }
+    for (size_t i = 0; i < req->nruns; i++)
+        for (uint64_t k = 0; k < req->runs[i].count; k++)
+            remove_output(lc, req, req->runs[i].first + k, &first);
     return first;
 }
 
@@ -111,7 +116,7 @@ static void unit_forget_parts(mc_lc *lc, mc_unit *u)
     if (u->applied)
         return;
     for (size_t i = 0; i < u->nparts; i++) {
-        if (u->parts[i].segnos)
+        if (u->parts[i].nruns)
             mc_lc_remove_outputs(lc, &u->parts[i]);
         mc_request_clear(&u->parts[i]);
         mc_response_clear(&u->resps[i]);
@@ -277,10 +282,13 @@ bool mc_lc_requeue(mc_lc *lc, size_t idx, bool no_more)
         mc_lc_flight_drop(lc, idx);
         return false;
     }
+    /* A new single run of as many segnos; SENT has a runs array to reuse. */
+    uint64_t n = mc_request_segno_count(&f->sent);
+    if (mc_request_set_run(&f->sent, lc->ops->alloc_segnos(lc->ctx, n), n, NULL) != MC_OK) {
+        mc_lc_flight_drop(lc, idx);
+        return false;
+    }
     f->sent.id = ++lc->next_id;
-    uint64_t first = lc->ops->alloc_segnos(lc->ctx, f->sent.nsegnos);
-    for (size_t i = 0; i < f->sent.nsegnos; i++)
-        f->sent.segnos[i] = first + i;
     if (f->rank >= 0)
         lc->nwaiting++;
     f->rank = -1;
@@ -344,9 +352,8 @@ mc_status mc_lc_unit_restart(mc_lc *lc, mc_unit *u, int avoid_rank, mc_err *err)
     unit_forget_parts(lc, u);
     u->attempt++;
     mc_lc_end_waiting_of(lc, u);
-    uint64_t first = lc->ops->alloc_segnos(lc->ctx, again.nsegnos);
-    for (size_t i = 0; i < again.nsegnos; i++)
-        again.segnos[i] = first + i;
+    uint64_t n = mc_request_segno_count(&again);
+    mc_request_set_run(&again, lc->ops->alloc_segnos(lc->ctx, n), n, NULL);   /* reuses ORIG's copied run */
     u->nparts = 1;
     flight_add(lc, f, u, 0, &again)->avoid_rank = avoid_rank;
     return MC_OK;

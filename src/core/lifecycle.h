@@ -91,7 +91,7 @@ void mc_lc_init(mc_lc *lc, const mc_lc_ops *ops, void *ctx);
 /* Frees what is left without removing anything or calling ops. */
 void mc_lc_fini(mc_lc *lc);
 
-/* THE removal gate: removes the files of REQ's allocated segnos, except
+/* THE removal gate: removes the files of every segno of REQ's runs, except
  * those named by a manifest or allocated by an applied unit (refused).
  * REQUIRES: no rank writes them any more. Returns MC_OK, or MC_EINVAL when
  * something was refused (also logged), or the first removal error. */

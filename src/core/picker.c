@@ -476,8 +476,8 @@ static mc_status build_request(mc_picker *p, const cand *c, mc_request **out, mc
     if ((st = mc_key_set(&span_lo, lo, lo_len, err)) != MC_OK || (st = mc_key_set(&span_hi, hi, hi_len, err)) != MC_OK ||
         (st = collect_guards(p, req, err)) != MC_OK)
         goto cleanup;
-    req->nsegnos = mc_request_max_outputs(req);
-    if (!(req->segnos = malloc(req->nsegnos * sizeof *req->segnos))) {
+    /* One run of segnos, taken from M once nothing can fail any more. */
+    if (!(req->runs = malloc(sizeof *req->runs))) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "picker: out of memory allocating segnos");
         goto cleanup;
     }
@@ -485,9 +485,9 @@ static mc_status build_request(mc_picker *p, const cand *c, mc_request **out, mc
     if ((st = track(p, req, &span_lo, &span_hi, err)) != MC_OK)
         goto cleanup;
     p->next_id++;
-    uint64_t first = mc_manifest_alloc_segnos(p->m, req->nsegnos);
-    for (size_t i = 0; i < req->nsegnos; i++)
-        req->segnos[i] = first + i;
+    uint64_t nsegnos = mc_request_max_outputs(req);
+    req->runs[0] = (mc_segno_run){.first = mc_manifest_alloc_segnos(p->m, nsegnos), .count = nsegnos};
+    req->nruns = 1;
     *out = req;
     req = NULL;
 cleanup:

@@ -9,6 +9,9 @@
 #include "err.h"
 #include "fault.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static unsigned long long ull(uint64_t v)
 {
     return (unsigned long long)v;
@@ -44,7 +47,7 @@ void mc_request_clear(mc_request *req)
     mc_key_clear(&req->lo);
     mc_key_clear(&req->hi);
     mc_key_clear(&req->split);
-    free(req->segnos);
+    free(req->runs);
     for (size_t i = 0; req->guards && i < req->nguards; i++) {
         mc_key_clear(&req->guards[i].lo);
         mc_key_clear(&req->guards[i].hi);
@@ -75,9 +78,9 @@ mc_status mc_request_copy(mc_request *dst, const mc_request *src, mc_err *err)
     mc_request r = *src;
     r.inputs = NULL;
     r.lo = r.hi = r.split = (mc_key){0};
-    r.segnos = NULL;
+    r.runs = NULL;
     r.guards = NULL;
-    r.ninputs = r.nsegnos = r.nguards = 0;
+    r.ninputs = r.nruns = r.nguards = 0;
     mc_status st = MC_OK;
     if (src->ninputs && !(r.inputs = calloc(src->ninputs, sizeof *r.inputs)))
         goto oom;
@@ -87,11 +90,11 @@ mc_status mc_request_copy(mc_request *dst, const mc_request *src, mc_err *err)
     if ((st = key_copy(&r.lo, &src->lo, err)) != MC_OK || (st = key_copy(&r.hi, &src->hi, err)) != MC_OK ||
         (st = key_copy(&r.split, &src->split, err)) != MC_OK)
         goto cleanup;
-    if (src->nsegnos) {
-        if (!(r.segnos = malloc(src->nsegnos * sizeof *r.segnos)))
+    if (src->nruns) {
+        if (!(r.runs = malloc(src->nruns * sizeof *r.runs)))
             goto oom;
-        memcpy(r.segnos, src->segnos, src->nsegnos * sizeof *r.segnos);
-        r.nsegnos = src->nsegnos;
+        memcpy(r.runs, src->runs, src->nruns * sizeof *r.runs);
+        r.nruns = src->nruns;
     }
     if (src->nguards && !(r.guards = calloc(src->nguards, sizeof *r.guards)))
         goto oom;
@@ -141,6 +144,73 @@ uint64_t mc_request_max_outputs(const mc_request *req)
         bytes += req->inputs[i].bytes;
     uint64_t seg = req->segment_size ? req->segment_size : 1;
     return bytes / seg + req->ninputs + 3;
+}
+
+/* ---- allocated segnos: runs ---- */
+
+mc_status mc_request_set_run(mc_request *req, uint64_t first, uint64_t count, mc_err *err)
+{
+    if (!req->runs && !(req->runs = malloc(sizeof *req->runs)))
+        return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory allocating segnos",
+                          ull(req->id));
+    req->runs[0] = (mc_segno_run){.first = first, .count = count};
+    req->nruns = 1;
+    return MC_OK;
+}
+
+uint64_t mc_request_segno_count(const mc_request *req)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < req->nruns; i++)
+        n += req->runs[i].count;
+    return n;
+}
+
+uint64_t mc_request_segno_at(const mc_request *req, uint64_t i)
+{
+    size_t k = 0;
+    while (i >= req->runs[k].count)
+        i -= req->runs[k++].count;
+    return req->runs[k].first + i;
+}
+
+bool mc_request_owns_segno(const mc_request *req, uint64_t segno)
+{
+    size_t lo = 0, hi = req->nruns;   /* the first run starting above SEGNO is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (req->runs[mid].first <= segno)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && segno - req->runs[lo - 1].first < req->runs[lo - 1].count;
+}
+
+_Static_assert(MC_REQUEST_MAX_SEGNOS == (uint64_t)1 << 40, "mc_segno_runs_fault's message says 2^40");
+
+const char *mc_segno_runs_fault(const mc_segno_run *runs, size_t n, size_t *at)
+{
+    uint64_t total = 0;
+    *at = MC_REQUEST_MAX_RUNS;   /* the first one too many */
+    if (n > MC_REQUEST_MAX_RUNS)
+        return "more runs than " STR(MC_REQUEST_MAX_RUNS);
+    for (size_t i = 0; i < n; i++) {
+        const mc_segno_run *r = &runs[i];
+        *at = i;
+        if (r->count == 0)
+            return "an empty run";
+        if (r->first == 0)
+            return "segno 0";
+        if (r->first > UINT64_MAX - r->count)
+            return "a run past the largest segno";
+        if (i > 0 && r->first < runs[i - 1].first + runs[i - 1].count)
+            return "a run overlapping or before the previous one";
+        /* Sorted and disjoint: the sum stays below UINT64_MAX. */
+        if ((total += r->count) > MC_REQUEST_MAX_SEGNOS)
+            return "more than 2^40 segnos in all";
+    }
+    return NULL;
 }
 
 /* ---- checks shared by the worker and the coordinator ---- */
@@ -207,16 +277,15 @@ static bool sorted_has(const uint64_t *v, size_t n, uint64_t x)
     return lo < n && v[lo] == x;
 }
 
-/* A sorted copy of REQ's allocated segnos (WHICH 0) or input segnos (1), or NULL. */
-static uint64_t *sorted_segnos(const mc_request *req, int which, size_t *n)
+/* A sorted copy of REQ's input segnos, or NULL. */
+static uint64_t *sorted_input_segnos(const mc_request *req)
 {
-    *n = which ? req->ninputs : req->nsegnos;
-    uint64_t *v = malloc((*n ? *n : 1) * sizeof *v);
+    uint64_t *v = malloc((req->ninputs ? req->ninputs : 1) * sizeof *v);
     if (!v)
         return NULL;
-    for (size_t i = 0; i < *n; i++)
-        v[i] = which ? req->inputs[i].segno : req->segnos[i];
-    qsort(v, *n, sizeof *v, u64_cmp);
+    for (size_t i = 0; i < req->ninputs; i++)
+        v[i] = req->inputs[i].segno;
+    qsort(v, req->ninputs, sizeof *v, u64_cmp);
     return v;
 }
 
@@ -249,7 +318,7 @@ static mc_status check_shape(const mc_request *req, mc_err *err)
                           ull(id), req->out_level, req->upper_level, lowers ? " with lower inputs" : "");
     if (req->segment_size == 0)
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: segment size 0", ull(id));
-    if (req->nsegnos == 0 || !req->segnos)
+    if (req->nruns == 0 || !req->runs)
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: no output segnos allocated", ull(id));
     if ((req->flags & MC_REQ_HAS_LO) && !key_ok(req->lo.p, req->lo.len))
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: bad lo key", ull(id));
@@ -272,23 +341,25 @@ static mc_status check_shape(const mc_request *req, mc_err *err)
     return MC_OK;
 }
 
+/* Segnos unique among inputs and outputs: the runs keep their rules, no
+ * input segno is 0, twice, or inside a run. */
 static mc_status check_segnos(const mc_request *req, mc_err *err)
 {
-    size_t n = req->ninputs + req->nsegnos;
-    uint64_t *v = malloc(n * sizeof *v);
+    size_t at = 0;
+    const char *fault = mc_segno_runs_fault(req->runs, req->nruns, &at);
+    if (fault)
+        return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: output segno run %zu of %zu: %s", ull(req->id),
+                          at, req->nruns, fault);
+    uint64_t *v = sorted_input_segnos(req);
     if (!v)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory checking segnos", ull(req->id));
-    for (size_t i = 0; i < req->ninputs; i++)
-        v[i] = req->inputs[i].segno;
-    memcpy(v + req->ninputs, req->segnos, req->nsegnos * sizeof *v);
     mc_status st = MC_OK;
-    for (size_t i = 0; i < n && st == MC_OK; i++)
-        if (v[i] == 0)
-            st = mc_err_set(err, MC_EPROTO, 0, "compaction %llu: segno 0", ull(req->id));
-    uint64_t dup = st == MC_OK ? sorted_duplicate(v, n) : 0;
-    if (dup)
-        st = mc_err_set(err, MC_EPROTO, 0, "compaction %llu: segno %llu appears twice among inputs and outputs",
-                        ull(req->id), ull(dup));
+    if (req->ninputs && v[0] == 0)
+        st = mc_err_set(err, MC_EPROTO, 0, "compaction %llu: segno 0", ull(req->id));
+    for (size_t i = 0; i < req->ninputs && st == MC_OK; i++)
+        if ((i > 0 && v[i] == v[i - 1]) || mc_request_owns_segno(req, v[i]))
+            st = mc_err_set(err, MC_EPROTO, 0, "compaction %llu: segno %llu appears twice among inputs and outputs",
+                            ull(req->id), ull(v[i]));
     free(v);
     return st;
 }
@@ -400,14 +471,13 @@ static mc_status check_output_overlaps(const mc_request *req, const mc_response 
     return st;
 }
 
-static mc_status check_output(const mc_request *req, const uint64_t *segnos, const mc_seg_meta *o,
-                              const span *in, mc_err *err)
+static mc_status check_output(const mc_request *req, const mc_seg_meta *o, const span *in, mc_err *err)
 {
     uint64_t id = req->id;
     mc_status st = meta_check(o, id, "output", err);
     if (st != MC_OK)
         return st;
-    if (!sorted_has(segnos, req->nsegnos, o->segno))
+    if (!mc_request_owns_segno(req, o->segno))
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: output segno %llu was not allocated to it",
                           ull(id), ull(o->segno));
     bool sticky = req->flags & MC_REQ_STICKY;
@@ -441,23 +511,19 @@ mc_status mc_response_validate(const mc_request *req, const mc_response *resp, m
     if (resp->status != MC_OK)
         return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: response carries an error (%s: %s)", ull(id),
                           mc_strerror((mc_status)resp->status), resp->msg);
-    if (resp->noutputs > req->nsegnos || (resp->noutputs && !resp->outputs))
-        return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: %zu outputs for %zu allocated segnos", ull(id),
-                          resp->noutputs, req->nsegnos);
+    uint64_t nsegnos = mc_request_segno_count(req);
+    if (resp->noutputs > nsegnos || (resp->noutputs && !resp->outputs))
+        return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: %zu outputs for %llu allocated segnos", ull(id),
+                          resp->noutputs, ull(nsegnos));
     if (resp->noutputs == 0)
         return MC_OK;
     span in = inputs_span(req);
     uint64_t items = 0;
     mc_status st = MC_OK;
-    size_t nsegnos = 0;
-    uint64_t *segnos = sorted_segnos(req, 0, &nsegnos);
-    if (!segnos)
-        return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory validating", ull(id));
     for (size_t i = 0; i < resp->noutputs && st == MC_OK; i++) {
-        st = check_output(req, segnos, &resp->outputs[i], &in, err);
+        st = check_output(req, &resp->outputs[i], &in, err);
         items += resp->outputs[i].nitems;
     }
-    free(segnos);
     if (st != MC_OK)
         return st;
     if (items > in.nitems)
@@ -487,8 +553,8 @@ static mc_status apply_precheck(const mc_manifest *m, const mc_request *req, con
             return mc_err_set(err, MC_EPROTO, 0, "compaction %llu: input segment %llu is not at level %u of the "
                               "manifest", ull(id), ull(req->inputs[i].segno), req->inputs[i].level);
     }
-    size_t ninputs = 0;
-    uint64_t *inputs = sorted_segnos(req, 1, &ninputs);
+    size_t ninputs = req->ninputs;
+    uint64_t *inputs = sorted_input_segnos(req);
     if (!inputs)
         return mc_err_set(err, MC_ENOMEM, ENOMEM, "compaction %llu: out of memory applying", ull(id));
     for (size_t i = 0; i < resp->noutputs; i++) {

@@ -151,16 +151,7 @@ static mc_status make_slice(const mc_request *parent, const bounds *b, size_t i,
     s->ninputs = keep;
     /* Worst case: every upper byte lands in this slice. */
     uint64_t need = mc_request_max_outputs(s);
-    uint64_t *segnos = malloc(need * sizeof *segnos);
-    if (!segnos)
-        return mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory allocating segnos for a slice");
-    uint64_t first = mc_manifest_alloc_segnos(m, need);
-    for (uint64_t k = 0; k < need; k++)
-        segnos[k] = first + k;
-    free(s->segnos);
-    s->segnos = segnos;
-    s->nsegnos = need;
-    return MC_OK;
+    return mc_request_set_run(s, mc_manifest_alloc_segnos(m, need), need, err);
 }
 
 mc_status mc_split_request(const mc_request *parent, size_t want, mc_manifest *m,
@@ -200,30 +191,36 @@ cleanup:
     return st;
 }
 
+static int run_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const mc_segno_run *)a)->first, y = ((const mc_segno_run *)b)->first;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 mc_status mc_split_join(const mc_request *parent, const mc_request *slices, const mc_response *resps,
                         size_t n, mc_request *joined_req, mc_response *joined_resp, mc_err *err)
 {
     mc_request r = {0};
     mc_response a = {0};
-    size_t nseg = 0, nout = 0;
+    size_t nruns = 0, nout = 0;
     mc_status st = mc_request_copy(&r, parent, err);
     if (st != MC_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        nseg += slices[i].nsegnos;
+        nruns += slices[i].nruns;
         nout += resps[i].noutputs;
     }
-    free(r.segnos);
-    r.segnos = malloc((nseg ? nseg : 1) * sizeof *r.segnos);
+    free(r.runs);
+    r.runs = malloc((nruns ? nruns : 1) * sizeof *r.runs);
     a.outputs = calloc(nout ? nout : 1, sizeof *a.outputs);
-    if (!r.segnos || !a.outputs) {
+    if (!r.runs || !a.outputs) {
         st = mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory joining %zu slices", n);
         goto fail;
     }
-    r.nsegnos = 0;
+    r.nruns = 0;
     for (size_t i = 0; i < n; i++) {
-        memcpy(r.segnos + r.nsegnos, slices[i].segnos, slices[i].nsegnos * sizeof *r.segnos);
-        r.nsegnos += slices[i].nsegnos;
+        memcpy(r.runs + r.nruns, slices[i].runs, slices[i].nruns * sizeof *r.runs);
+        r.nruns += slices[i].nruns;
         const mc_response *s = &resps[i];
         for (size_t j = 0; j < s->noutputs; j++) {
             if ((st = mc_seg_meta_copy(&a.outputs[a.noutputs], &s->outputs[j], err)) != MC_OK)
@@ -239,6 +236,8 @@ mc_status mc_split_join(const mc_request *parent, const mc_request *slices, cons
         a.stats.duplicates_dropped += s->stats.duplicates_dropped;
         a.stats.seconds += s->stats.seconds;
     }
+    /* Sorted, as runs must be: a slice sent again got segnos after the others'. */
+    qsort(r.runs, r.nruns, sizeof *r.runs, run_cmp);
     a.id = parent->id;
     a.status = MC_OK;
     *joined_req = r;

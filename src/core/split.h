@@ -9,8 +9,8 @@
  * every key belongs to exactly one slice. Boundaries balance the bytes of
  * all the inputs, uppers and lowers (the quantiles of their distribution
  * over the key space, keysplit.h), a cut inside a lower moved to its end
- * (each lower lies wholly in one slice). Each slice gets its own fresh segnos, enough for the worst
- * case (every upper byte landing in it).
+ * (each lower lies wholly in one slice). Each slice gets its own fresh run
+ * of segnos, enough for the worst case (every upper byte landing in it).
  * The parent is applied only when every slice has succeeded: mc_split_join
  * builds the parent's request and response as if one worker had done it all,
  * so the usual validation and mc_manifest_apply hold the whole unit. */
@@ -26,8 +26,8 @@
 mc_status mc_split_request(const mc_request *parent, size_t want, mc_manifest *m,
                            mc_request **slices, size_t *n, mc_err *err);
 
-/* Builds in *joined_req a copy of PARENT whose segnos are all the slices'
- * segnos, and in *joined_resp the slices' outputs (in slice order) and summed
+/* Builds in *joined_req a copy of PARENT whose segno runs are all the
+ * slices' runs (sorted: one per slice), and in *joined_resp the slices' outputs (in slice order) and summed
  * statistics, with PARENT's id. RESPS[i] answers SLICES[i] and has status
  * MC_OK. */
 mc_status mc_split_join(const mc_request *parent, const mc_request *slices, const mc_response *resps,

@@ -15,7 +15,7 @@
 #define MIN_META_BYTES 74u  /* 7 u64 fields and two 1-byte keys with lengths */
 #define MIN_KEY_BYTES 8u
 #define MIN_GUARD_BYTES (2 * MIN_KEY_BYTES + 8u)
-#define MAX_SEGNOS ((uint64_t)1 << 26)  /* segnos one request may carry (512 MiB of them decoded) */
+#define RUN_BYTES 16u        /* a segno run: first, count */
 
 /* ---- encoding ---- */
 
@@ -70,20 +70,13 @@ mc_status mc_wire_encode_request(const mc_request *req, mc_buf *out, mc_err *err
     TRY(put_key(out, &req->lo, err));
     TRY(put_key(out, &req->hi, err));
     TRY(put_key(out, &req->split, err));
-    /* Segnos as runs of consecutive numbers (they are allocated in blocks):
-     * the count, the number of runs, then (first, length) per run. */
-    size_t runs = 0;
-    for (size_t i = 0; i < req->nsegnos; i++)
-        runs += i == 0 || req->segnos[i] != req->segnos[i - 1] + 1;
-    TRY(mc_buf_append_u64(out, req->nsegnos, err));
-    TRY(mc_buf_append_u64(out, runs, err));
-    for (size_t i = 0; i < req->nsegnos;) {
-        size_t j = i + 1;
-        while (j < req->nsegnos && req->segnos[j] == req->segnos[j - 1] + 1)
-            j++;
-        TRY(mc_buf_append_u64(out, req->segnos[i], err));
-        TRY(mc_buf_append_u64(out, j - i, err));
-        i = j;
+    /* Output segnos as the request holds them: the total count, the number
+     * of runs, then (first, length) per run. */
+    TRY(mc_buf_append_u64(out, mc_request_segno_count(req), err));
+    TRY(mc_buf_append_u64(out, req->nruns, err));
+    for (size_t i = 0; i < req->nruns; i++) {
+        TRY(mc_buf_append_u64(out, req->runs[i].first, err));
+        TRY(mc_buf_append_u64(out, req->runs[i].count, err));
     }
     TRY(mc_buf_append_u64(out, req->nguards, err));
     for (size_t i = 0; i < req->nguards; i++) {
@@ -253,12 +246,41 @@ static mc_status check_end(const reader *r, mc_err *err)
         }                                                              \
     } while (0)
 
+/* The output segno runs: the total, the number of runs, then the runs.
+ * Memory is bounded by MC_REQUEST_MAX_RUNS, whatever the total. */
+static mc_status get_segno_runs(reader *r, mc_request *req, mc_err *err)
+{
+    uint64_t total = 0;
+    size_t n = 0, at = 0;
+    mc_status st = get_u64(r, &total, "segno count", err);
+    if (st != MC_OK || (st = get_count(r, &n, RUN_BYTES, "segno run count", err)) != MC_OK)
+        return st;
+    if (n > MC_REQUEST_MAX_RUNS)
+        return mc_err_set(err, MC_EPROTO, 0, "malformed request message: %zu segno runs (at most %d)", n,
+                          MC_REQUEST_MAX_RUNS);
+    if (!(req->runs = alloc_array(r, n, sizeof *req->runs, err)))
+        return MC_ENOMEM;
+    for (; req->nruns < n; req->nruns++) {
+        mc_segno_run *run = &req->runs[req->nruns];
+        if ((st = get_u64(r, &run->first, "segno", err)) != MC_OK ||
+            (st = get_u64(r, &run->count, "segno run length", err)) != MC_OK)
+            return st;
+    }
+    const char *fault = mc_segno_runs_fault(req->runs, req->nruns, &at);
+    if (fault)
+        return mc_err_set(err, MC_EPROTO, 0, "malformed request message: segno run %zu of %zu: %s", at, n, fault);
+    if (total != mc_request_segno_count(req))
+        return mc_err_set(err, MC_EPROTO, 0, "malformed request message: segno count %llu, its runs hold %llu",
+                          (unsigned long long)total, (unsigned long long)mc_request_segno_count(req));
+    return MC_OK;
+}
+
 mc_status mc_wire_decode_request(const uint8_t *p, size_t len, mc_request *req, mc_err *err)
 {
     reader r = { p, p + len, "request" };
     mc_status st = MC_OK;
     uint32_t magic = 0;
-    uint64_t nuppers = 0, nsegnos = 0;
+    uint64_t nuppers = 0;
     size_t n = 0;
     memset(req, 0, sizeof *req);
 
@@ -285,33 +307,7 @@ mc_status mc_wire_decode_request(const uint8_t *p, size_t len, mc_request *req, 
     GET(get_key(&r, &req->lo, "low key", err));
     GET(get_key(&r, &req->hi, "high key", err));
     GET(get_key(&r, &req->split, "split key", err));
-    GET(get_u64(&r, &nsegnos, "segno count", err));
-    GET(get_count(&r, &n, 16, "segno run count", err));
-    if (nsegnos > MAX_SEGNOS || n > nsegnos || (nsegnos && !n)) {
-        st = bad(&r, err, "segno count");
-        goto cleanup;
-    }
-    req->segnos = malloc((nsegnos ? nsegnos : 1) * sizeof *req->segnos);
-    if (!req->segnos) {
-        st = mc_err_set(err, MC_ENOMEM, ENOMEM, "out of memory decoding %llu segnos", (unsigned long long)nsegnos);
-        goto cleanup;
-    }
-    for (size_t k = 0, filled = 0; k < n; k++) {
-        uint64_t first, len;
-        GET(get_u64(&r, &first, "segno", err));
-        GET(get_u64(&r, &len, "segno run length", err));
-        if (len == 0 || len > nsegnos - filled || first > UINT64_MAX - len) {
-            st = bad(&r, err, "segno run length");
-            goto cleanup;
-        }
-        for (uint64_t i = 0; i < len; i++)
-            req->segnos[filled++] = first + i;
-        req->nsegnos = filled;
-    }
-    if (req->nsegnos != nsegnos) {
-        st = bad(&r, err, "segno count");
-        goto cleanup;
-    }
+    GET(get_segno_runs(&r, req, err));
     GET(get_count(&r, &n, MIN_GUARD_BYTES, "guard count", err));
     ALLOC(req->guards, n);
     req->nguards = n;

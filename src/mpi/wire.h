@@ -17,8 +17,9 @@
  * a RESPONSE sent before a FAREWELL is always received before it.
  *
  * Encoding: little-endian, self-delimiting, a 4-byte magic per message kind.
- * A request's output segnos go as runs (first, length): its size does not
- * grow with how many segnos it was allocated.
+ * A request's output segnos go as its runs (first, length), at most
+ * MC_REQUEST_MAX_RUNS (request.h): neither the message nor what decoding
+ * allocates grows with how many segnos it was allocated.
  * Segment descriptors use manifest_wire.h. Decoders check every length and
  * count against the end of the buffer, reject trailing bytes, keys longer
  * than MC_KEY_MAX and unknown status codes, and return MC_EPROTO for any of

@@ -125,10 +125,7 @@ static void messages(const mc_manifest *m, int k)
         req.inputs = calloc(req.ninputs ? req.ninputs : 1, sizeof *req.inputs);
         for (size_t i = 0; i < req.ninputs; i++)
             mc_seg_meta_copy(&req.inputs[i], &all[i], &err);
-        req.nsegnos = 4;
-        req.segnos = calloc(4, sizeof *req.segnos);
-        for (size_t i = 0; i < 4; i++)
-            req.segnos[i] = mc_manifest_next_segno(m) + i;
+        mc_request_set_run(&req, mc_manifest_next_segno(m), 4, &err);
         if (variant == 1) {
             req.flags = MC_REQ_STICKY | MC_REQ_HAS_LO | MC_REQ_HAS_HI;
             key_of(&req.lo, (const uint8_t *)"a", 1);

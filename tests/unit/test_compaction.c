@@ -122,11 +122,14 @@ static size_t read_segment(const char *store, uint64_t segno, titem *items, size
 
 static void alloc_segnos(mc_request *req, uint64_t first)
 {
-    req->nsegnos = mc_request_max_outputs(req);
-    req->segnos = calloc(req->nsegnos, sizeof *req->segnos);
-    assert_non_null(req->segnos);
-    for (size_t i = 0; i < req->nsegnos; i++)
-        req->segnos[i] = first + i;
+    assert_int_equal(mc_request_set_run(req, first, mc_request_max_outputs(req), NULL), MC_OK);
+}
+
+/* Removes whatever REQ's segnos hold (between cases that reuse them). */
+static void remove_outputs(const char *store, const mc_request *req)
+{
+    for (uint64_t i = 0; i < mc_request_segno_count(req); i++)
+        mc_store_remove_segment(store, mc_request_segno_at(req, i), NULL);
 }
 
 static int titem_key_cmp(const void *a, const void *b)
@@ -501,12 +504,7 @@ static void split_trial(const char *store, uint64_t base)
     if (t.has_beyond)
         assert_int_equal(mc_manifest_add(m, &t.beyond, &err), MC_OK);
     mc_request *req = &t.req;
-    req->nsegnos = mc_request_max_outputs(req);
-    req->segnos = calloc(req->nsegnos, sizeof *req->segnos);
-    assert_non_null(req->segnos);
-    uint64_t first = mc_manifest_alloc_segnos(m, req->nsegnos);
-    for (size_t i = 0; i < req->nsegnos; i++)
-        req->segnos[i] = first + i;
+    alloc_segnos(req, mc_manifest_alloc_segnos(m, mc_request_max_outputs(req)));
     if (mc_request_check(req, &err) != MC_OK)
         fail_msg("test built a bad request: %s", err.msg);
 
@@ -639,11 +637,34 @@ static void test_split_at_segment_size(void **state)
     assert_int_equal(resp.stats.bytes_out, 350);
     assert_true(resp.stats.seconds >= 0);
     mc_response_clear(&resp);
+    /* segnos in two runs: the writer takes them in run order */
+    mc_segno_run *runs = realloc(req.runs, 2 * sizeof *runs);
+    assert_non_null(runs);
+    req.runs = runs;
+    req.nruns = 2;
+    req.runs[0] = (mc_segno_run){.first = 30, .count = 2};
+    req.runs[1] = (mc_segno_run){.first = 40, .count = 5};
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
+    static const uint64_t in_order[] = {30, 31, 40, 41};
+    assert_int_equal(resp.noutputs, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(resp.outputs[i].segno, in_order[i]);
+    assert_int_equal(mc_response_validate(&req, &resp, &err), MC_OK);
+    mc_response_clear(&resp);
+    /* three segnos for four outputs: all used up, none left on disk */
+    req.runs[0] = (mc_segno_run){.first = 50, .count = 1};
+    req.runs[1] = (mc_segno_run){.first = 60, .count = 2};
+    assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_ELIMIT);
+    assert_non_null(strstr(resp.msg, "all 3 allocated segnos used up"));
+    assert_false(seg_exists(store, 50));
+    assert_false(seg_exists(store, 60));
+    assert_false(seg_exists(store, 61));
+    mc_response_clear(&resp);
     /* a key range: only keys in [k010, k019] */
     req.flags = MC_REQ_HAS_LO | MC_REQ_HAS_HI;
     mc_key_set(&req.lo, (const uint8_t *)"k010", 4, NULL);
     mc_key_set(&req.hi, (const uint8_t *)"k019", 4, NULL);
-    req.segnos[0] = 20;
+    alloc_segnos(&req, 20);
     assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
     assert_int_equal(resp.noutputs, 1);
     assert_int_equal(resp.outputs[0].nitems, 10);
@@ -808,8 +829,7 @@ static void test_failures_remove_outputs(void **state)
     mc_err err = {0};
     assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
     assert_int_equal(resp.noutputs, 6);
-    for (size_t i = 0; i < req.nsegnos; i++)
-        mc_store_remove_segment(store, req.segnos[i], NULL);
+    remove_outputs(store, &req);
     mc_response_clear(&resp);
 
     /* armed once for this input: fails, removes its outputs, then passes */
@@ -820,13 +840,12 @@ static void test_failures_remove_outputs(void **state)
     assert_int_equal(resp.id, 42);
     assert_int_equal(resp.noutputs, 0);
     assert_non_null(strstr(resp.msg, "merge_fail"));
-    for (size_t i = 0; i < req.nsegnos; i++)
-        assert_false(seg_exists(store, req.segnos[i]));
+    for (uint64_t i = 0; i < mc_request_segno_count(&req); i++)
+        assert_false(seg_exists(store, mc_request_segno_at(&req, i)));
     assert_true(seg_exists(store, 1));   /* the input stays */
     assert_int_equal(mc_compact_run(store, &req, NULL, &resp, &err), MC_OK);
     mc_response_clear(&resp);
-    for (size_t i = 0; i < req.nsegnos; i++)
-        mc_store_remove_segment(store, req.segnos[i], NULL);
+    remove_outputs(store, &req);
 
     /* rank filter: armed for rank 3 only */
     setenv("MPICOMPACT_FAULT", "merge_fail:rank=3:times=-1", 1);
@@ -852,8 +871,8 @@ static void test_failures_remove_outputs(void **state)
     assert_int_equal(mc_compact_run(store, &req, &hooks, &resp, &err), MC_ECANCELED);
     assert_int_equal(calls, 1);
     assert_int_equal(resp.status, MC_ECANCELED);
-    for (size_t i = 0; i < req.nsegnos; i++)
-        assert_false(seg_exists(store, req.segnos[i]));
+    for (uint64_t i = 0; i < mc_request_segno_count(&req); i++)
+        assert_false(seg_exists(store, mc_request_segno_at(&req, i)));
 
     /* a missing input: an error naming the file, nothing written */
     req.inputs[0].segno = 7;

@@ -79,18 +79,21 @@ static bool was_removed(const fake *f, uint64_t segno)
     return false;
 }
 
-/* A request with N fresh segnos (no inputs: the lifecycle never reads them). */
+/* A request with a run of N fresh segnos (no inputs: the lifecycle never reads them). */
 static mc_request req_with_segnos(fake *f, size_t n)
 {
     mc_request r;
     memset(&r, 0, sizeof r);
-    r.segnos = calloc(n, sizeof *r.segnos);
-    assert_non_null(r.segnos);
-    r.nsegnos = n;
-    uint64_t first = f_alloc(f, n);
-    for (size_t i = 0; i < n; i++)
-        r.segnos[i] = first + i;
+    assert_int_equal(mc_request_set_run(&r, f_alloc(f, n), n, NULL), MC_OK);
     return r;
+}
+
+/* The first two segnos of R, into OUT. */
+static void first_two(const mc_request *r, uint64_t out[2])
+{
+    assert_true(mc_request_segno_count(r) >= 2);
+    out[0] = mc_request_segno_at(r, 0);
+    out[1] = mc_request_segno_at(r, 1);
 }
 
 /* A unit of NSLICES slices, 2 segnos each; the flights in *FL (by slice). */
@@ -111,7 +114,7 @@ static mc_unit *start_unit(mc_lc *lc, fake *f, size_t nslices, mc_flight **fl)
         fl[i] = lc->flights[lc->nflights - nslices + i];
         assert_int_equal(fl[i]->part, i);
         assert_int_equal(fl[i]->rank, -1);
-        assert_null(slices[i].segnos);   /* taken over */
+        assert_null(slices[i].runs);   /* taken over */
     }
     return first->u;
 }
@@ -127,8 +130,8 @@ static mc_response ok_resp(const mc_flight *f)
 
 static void expect_kept(const fake *f, const mc_request *r)
 {
-    for (size_t i = 0; i < r->nsegnos; i++)
-        assert_false(was_removed(f, r->segnos[i]));
+    for (uint64_t i = 0; i < mc_request_segno_count(r); i++)
+        assert_false(was_removed(f, mc_request_segno_at(r, i)));
 }
 
 static void expect_removed(const fake *f, const uint64_t *segnos, size_t n)
@@ -155,6 +158,37 @@ static void test_gate_refuses_named(void **state)
     mc_lc_fini(&lc);
 }
 
+/* A request of several runs (a joined unit's): removal covers every segno
+ * of every run and nothing between them; the gate looks inside each run. */
+static void test_remove_runs(void **state)
+{
+    (void)state;
+    fake f = {.next_segno = 10};
+    mc_lc lc;
+    mc_lc_init(&lc, &ops, &f);
+    mc_request r;
+    memset(&r, 0, sizeof r);
+    r.runs = calloc(3, sizeof *r.runs);
+    assert_non_null(r.runs);
+    r.runs[0] = (mc_segno_run){.first = 10, .count = 3};
+    r.runs[1] = (mc_segno_run){.first = 20, .count = 1};
+    r.runs[2] = (mc_segno_run){.first = 30, .count = 4};
+    r.nruns = 3;
+    assert_int_equal(mc_request_segno_count(&r), 8);
+    f.named[f.nnamed++] = 32;
+    assert_int_equal(mc_lc_remove_outputs(&lc, &r), MC_EINVAL);
+    assert_int_equal(f.nremoved, 7);
+    static const uint64_t gone[] = {10, 11, 12, 20, 30, 31, 33};
+    expect_removed(&f, gone, 7);
+    assert_false(was_removed(&f, 32));
+    assert_false(was_removed(&f, 13));
+    assert_false(was_removed(&f, 19));
+    assert_false(was_removed(&f, 21));
+    assert_int_equal(lc.refused, 1);
+    mc_request_clear(&r);
+    mc_lc_fini(&lc);
+}
+
 /* Issue 6, bug 1, step by step: slices on ranks 1 and 2; slice 0 fails;
  * the unit restarts unsplit and is applied; slice 1 (stale) never answers
  * and is abandoned at shutdown. NAMED_AFTER_APPLY: whether the fake manifest
@@ -170,8 +204,8 @@ static void bug_sequence(bool named_after_apply)
     mc_lc_flight_run(&lc, fl[0], 1);
     mc_lc_flight_run(&lc, fl[1], 2);
     uint64_t failed[2], stale[2];
-    memcpy(failed, fl[0]->sent.segnos, sizeof failed);
-    memcpy(stale, fl[1]->sent.segnos, sizeof stale);
+    first_two(&fl[0]->sent, failed);
+    first_two(&fl[1]->sent, stale);
 
     /* Slice 0 fails on rank 1: its own outputs go, the unit restarts. */
     assert_int_equal(mc_lc_remove_outputs(&lc, &fl[0]->sent), MC_OK);
@@ -194,8 +228,8 @@ static void bug_sequence(bool named_after_apply)
     mc_unit *done = mc_lc_part_done(&lc, mc_lc_index(&lc, again), &resp);
     assert_ptr_equal(done, u);
     if (named_after_apply)
-        for (size_t i = 0; i < applied.nsegnos; i++)
-            f.named[f.nnamed++] = applied.segnos[i];
+        for (uint64_t i = 0; i < mc_request_segno_count(&applied); i++)
+            f.named[f.nnamed++] = mc_request_segno_at(&applied, i);
     mc_lc_unit_applied(&lc, u);   /* stays: the stale slice refers to it */
     assert_int_equal(lc.nflights, 1);
 
@@ -258,7 +292,7 @@ static void test_gate_refuses_applied_unit(void **state)
     mc_lc_unit_applied(&lc, u);
     assert_int_equal(mc_lc_remove_outputs(&lc, &applied), MC_EINVAL);
     expect_kept(&f, &applied);
-    assert_int_equal(lc.refused, applied.nsegnos);
+    assert_int_equal(lc.refused, mc_request_segno_count(&applied));
     mc_lc_flight_abandon(&lc, 0);
     expect_kept(&f, &applied);
     mc_request_clear(&applied);
@@ -280,9 +314,9 @@ static void test_abandon_current_dooms_unit(void **state)
         mc_lc_flight_run(&lc, fl[i], i + 1);
     assert_int_equal(lc.nwaiting, 0);
     uint64_t s0[2], s1[2], s2[2];
-    memcpy(s0, fl[0]->sent.segnos, sizeof s0);
-    memcpy(s1, fl[1]->sent.segnos, sizeof s1);
-    memcpy(s2, fl[2]->sent.segnos, sizeof s2);
+    first_two(&fl[0]->sent, s0);
+    first_two(&fl[1]->sent, s1);
+    first_two(&fl[2]->sent, s2);
     mc_response r = ok_resp(fl[0]);
     assert_null(mc_lc_part_done(&lc, mc_lc_index(&lc, fl[0]), &r));
     assert_int_equal(f.nremoved, 0);
@@ -310,11 +344,14 @@ static void test_requeue(void **state)
     mc_flight *fl[1];
     start_unit(&lc, &f, 1, fl);
     mc_lc_flight_run(&lc, fl[0], 3);
-    uint64_t id = fl[0]->sent.id, seg = fl[0]->sent.segnos[0];
+    uint64_t id = fl[0]->sent.id, seg = mc_request_segno_at(&fl[0]->sent, 0);
     assert_true(mc_lc_requeue(&lc, 0, false));
     assert_int_equal(fl[0]->rank, -1);
     assert_true(fl[0]->sent.id > id);
-    assert_true(fl[0]->sent.segnos[0] != seg);
+    /* one new run of as many segnos, after the old ones */
+    assert_int_equal(fl[0]->sent.nruns, 1);
+    assert_int_equal(fl[0]->sent.runs[0].count, 2);
+    assert_true(fl[0]->sent.runs[0].first > seg + 1);
     assert_int_equal(mc_lc_find(&lc, fl[0]->sent.id), 0);
     assert_int_equal(mc_lc_find(&lc, id), -1);
     assert_false(mc_lc_requeue(&lc, 0, true));
@@ -344,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gate_refuses_named),
+        cmocka_unit_test(test_remove_runs),
         cmocka_unit_test(test_stale_slice_after_apply),
         cmocka_unit_test(test_stale_slice_after_apply_unnamed),
         cmocka_unit_test(test_gate_refuses_applied_unit),

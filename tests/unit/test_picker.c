@@ -143,10 +143,10 @@ static void emit(mc_response *resp, const mc_request *r, size_t *next_segno, uns
     k = k > hi - lo + 1 ? hi - lo + 1 : k;
     for (uint64_t i = 0; i < k; i++) {
         uint64_t a = lo + (hi - lo + 1) * i / k, b = lo + (hi - lo + 1) * (i + 1) / k - 1;
-        assert_true(*next_segno < r->nsegnos);
+        assert_true(*next_segno < mc_request_segno_count(r));
         uint64_t share = bytes / k ? bytes / k : 1;
         resp->outputs[resp->noutputs++] =
-            seg(r->segnos[(*next_segno)++], level, a, b, share, ndeletes ? 1 : 0, min_seq, max_seq);
+            seg(mc_request_segno_at(r, (*next_segno)++), level, a, b, share, ndeletes ? 1 : 0, min_seq, max_seq);
     }
 }
 
@@ -156,7 +156,7 @@ static void synthetic_response(const mc_request *r, mc_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     resp->id = r->id;
-    resp->outputs = calloc(r->nsegnos, sizeof *resp->outputs);
+    resp->outputs = calloc(mc_request_segno_count(r), sizeof *resp->outputs);
     assert_non_null(resp->outputs);
     uint64_t bytes = 0, min_seq = UINT64_MAX, max_seq = 0, deletes = 0;
     for (size_t i = 0; i < r->ninputs; i++) {
@@ -665,7 +665,36 @@ static void test_sticky(void **state)
     assert_int_equal(r->ninputs, 1 + 3);
     assert_int_equal(get_key(r->split.p, r->split.len), 250);
     assert_int_equal(r->inputs[3].segno, 12);
-    assert_int_equal(r->nsegnos, mc_request_max_outputs(r));
+    /* one run of fresh segnos, as many as the worst case needs */
+    assert_int_equal(r->nruns, 1);
+    assert_int_equal(r->runs[0].count, mc_request_max_outputs(r));
+    assert_int_equal(r->runs[0].first, 16);   /* the next segno after the store's */
+    mc_picker_release(p, r);
+    mc_request_clear(r);
+    free(r);
+    mc_picker_destroy(&p);
+    mc_manifest_destroy(&m);
+}
+
+/* Issue: requests stay small. 64 MiB of level 0 at the smallest segment
+ * size (1 KiB) asks for 65,539 segnos and more: one run of them. */
+static void test_tiny_segments_one_run(void **state)
+{
+    (void)state;
+    mc_manifest *m = new_manifest(4, 1, 3, 1024);
+    add(m, 1, 0, 0, 1000, (uint64_t)32 << 20, 0, 1);
+    add(m, 2, 0, 500, 1500, (uint64_t)32 << 20, 0, 30);
+    mc_picker *p = NULL;
+    assert_int_equal(mc_picker_create(m, NULL, &p, NULL), MC_OK);
+    mc_request *r = NULL;
+    assert_int_equal(mc_picker_next(p, &r, NULL), MC_OK);
+    assert_non_null(r);
+    assert_int_equal(r->ninputs, 2);
+    assert_int_equal(r->nruns, 1);
+    assert_int_equal(r->runs[0].first, 3);
+    assert_int_equal(r->runs[0].count, ((uint64_t)64 << 20) / 1024 + 2 + 3);
+    assert_int_equal(mc_manifest_next_segno(m), 3 + r->runs[0].count);
+    assert_int_equal(mc_request_check(r, NULL), MC_OK);
     mc_picker_release(p, r);
     mc_request_clear(r);
     free(r);
@@ -800,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_l0_memory_width),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_moves),
+        cmocka_unit_test(test_tiny_segments_one_run),
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_quarantine),
     };

@@ -34,7 +34,8 @@ static void set_key(mc_key *k, const char *s)
 }
 
 /* Request 7: upper 10 at level 1 ["d", "p"], lowers 20 ["a","e"], 21 ["g","k"],
- * 22 ["m","z"] at level 2; output segnos 100..104. */
+ * 22 ["m","z"] at level 2; output segnos in two runs, 100..101 and 103..105
+ * (a unit joined from two slices). */
 static void good_request(mc_request *r)
 {
     memset(r, 0, sizeof *r);
@@ -50,11 +51,21 @@ static void good_request(mc_request *r)
     r->inputs[1] = meta(20, 2, "a", "e", 1, 10);
     r->inputs[2] = meta(21, 2, "g", "k", 11, 20);
     r->inputs[3] = meta(22, 2, "m", "z", 21, 30);
-    r->nsegnos = 5;
-    r->segnos = calloc(5, sizeof *r->segnos);
-    assert_non_null(r->segnos);
-    for (size_t i = 0; i < 5; i++)
-        r->segnos[i] = 100 + i;
+    r->nruns = 2;
+    r->runs = calloc(2, sizeof *r->runs);
+    assert_non_null(r->runs);
+    r->runs[0] = (mc_segno_run){.first = 100, .count = 2};
+    r->runs[1] = (mc_segno_run){.first = 103, .count = 3};
+}
+
+/* good_request() without its lowers: a rewrite in place of upper 10. */
+static void rewrite_request(mc_request *r)
+{
+    good_request(r);
+    r->out_level = 1;
+    for (size_t i = 1; i < r->ninputs; i++)
+        mc_seg_meta_clear(&r->inputs[i]);
+    r->ninputs = 1;
 }
 
 static void test_check_accepts(void **state)
@@ -64,13 +75,8 @@ static void test_check_accepts(void **state)
     good_request(&r);
     mc_err err = {0};
     assert_int_equal(mc_request_check(&r, &err), MC_OK);
-    /* a rewrite in place with no lowers */
     mc_request w;
-    good_request(&w);
-    w.out_level = 1;
-    for (size_t i = 1; i < w.ninputs; i++)
-        mc_seg_meta_clear(&w.inputs[i]);
-    w.ninputs = 1;
+    rewrite_request(&w);
     assert_int_equal(mc_request_check(&w, &err), MC_OK);
     mc_request_clear(&w);
     mc_request_clear(&r);
@@ -80,13 +86,30 @@ typedef void (*mutate_fn)(mc_request *r);
 
 static void m_flags(mc_request *r) { r->flags |= 1u << 9; }
 static void m_dup_input(mc_request *r) { r->inputs[2].segno = 20; }
-static void m_dup_alloc(mc_request *r) { r->segnos[3] = 100; }
-static void m_alloc_is_input(mc_request *r) { r->segnos[0] = 21; }
+static void m_dup_alloc(mc_request *r) { r->runs[1].first = 101; }   /* runs overlap */
+static void m_alloc_is_input(mc_request *r) { r->runs[0].first = 21; }
+static void m_input_in_run(mc_request *r) { r->inputs[2].segno = 104; }
+static void m_runs_unsorted(mc_request *r) { r->runs[0].first = 200; }
+static void m_run_empty(mc_request *r) { r->runs[1].count = 0; }
+static void m_run_segno_0(mc_request *r) { r->runs[0].first = 0; }
+static void m_input_segno_0(mc_request *r) { r->inputs[1].segno = 0; }
+static void m_run_overflow(mc_request *r) { r->runs[1].first = UINT64_MAX - 2; }
+static void m_too_many_segnos(mc_request *r) { r->runs[1].count = MC_REQUEST_MAX_SEGNOS; }
+static void m_too_many_runs(mc_request *r)
+{
+    size_t n = MC_REQUEST_MAX_RUNS + 1;
+    mc_segno_run *runs = realloc(r->runs, n * sizeof *runs);
+    assert_non_null(runs);
+    for (size_t i = 0; i < n; i++)
+        runs[i] = (mc_segno_run){.first = 1000 + 2 * i, .count = 1};
+    r->runs = runs;
+    r->nruns = n;
+}
 static void m_upper_level(mc_request *r) { r->inputs[0].level = 0; }
 static void m_lower_level(mc_request *r) { r->inputs[2].level = 3; }
 static void m_out_level(mc_request *r) { r->out_level = 3; }
 static void m_segment_size(mc_request *r) { r->segment_size = 0; }
-static void m_no_segnos(mc_request *r) { r->nsegnos = 0; }
+static void m_no_segnos(mc_request *r) { r->nruns = 0; }
 static void m_no_uppers(mc_request *r) { r->nuppers = 0; }
 static void m_unsorted(mc_request *r)
 {
@@ -142,6 +165,10 @@ static void test_check_rejects(void **state)
     } cases[] = {
         {"unknown flags", m_flags},          {"duplicate input", m_dup_input},
         {"duplicate alloc", m_dup_alloc},    {"alloc is input", m_alloc_is_input},
+        {"input in a run", m_input_in_run},  {"runs unsorted", m_runs_unsorted},
+        {"empty run", m_run_empty},          {"run at segno 0", m_run_segno_0},
+        {"input segno 0", m_input_segno_0},  {"run overflows", m_run_overflow},
+        {"too many segnos", m_too_many_segnos}, {"too many runs", m_too_many_runs},
         {"upper level", m_upper_level},      {"lower level", m_lower_level},
         {"out level", m_out_level},          {"segment size", m_segment_size},
         {"no segnos", m_no_segnos},          {"no uppers", m_no_uppers},
@@ -195,7 +222,7 @@ static void test_validate(void **state)
     mc_response empty = {.id = 7};
     assert_int_equal(mc_response_validate(&r, &empty, &err), MC_OK);
 
-    for (int c = 0; c < 11; c++) {
+    for (int c = 0; c < 13; c++) {
         good_response(&resp);
         mc_seg_meta *o = &resp.outputs[1];
         switch (c) {
@@ -210,6 +237,8 @@ static void test_validate(void **state)
         case 8: free(o->max_key); o->max_key = mc_memdup("zz", 2); o->max_key_len = 2; break;
         case 9: o->level = 0; break;
         case 10: o->min_seq = 70; break;                            /* min > max */
+        case 11: o->segno = 102; break;                             /* between the runs */
+        case 12: o->segno = 106; break;                             /* just past the last run */
         }
         mc_status st = mc_response_validate(&r, &resp, &err);
         if (st == MC_OK)
@@ -421,7 +450,9 @@ static void test_copy_and_max_outputs(void **state)
     assert_memory_equal(c.split.p, "p", 1);
     assert_memory_equal(c.guards[0].hi.p, "c", 1);
     assert_int_equal(c.guards[0].min_seq, 3);
-    assert_memory_equal(c.segnos, r.segnos, 5 * sizeof *r.segnos);
+    assert_int_equal(c.nruns, 2);
+    assert_ptr_not_equal(c.runs, r.runs);
+    assert_memory_equal(c.runs, r.runs, 2 * sizeof *r.runs);
     /* 400 input bytes, segment size 1000, 4 inputs: 0 + 4 + 3 */
     assert_int_equal(mc_request_max_outputs(&r), 7);
     r.segment_size = 7;
@@ -433,6 +464,84 @@ static void test_copy_and_max_outputs(void **state)
     mc_response_clear(NULL);
 }
 
+/* The run helpers on good_request()'s runs 100..101 and 103..105. */
+static void test_segno_runs(void **state)
+{
+    (void)state;
+    mc_request r;
+    good_request(&r);
+    assert_int_equal(mc_request_segno_count(&r), 5);
+    static const uint64_t order[] = {100, 101, 103, 104, 105};
+    for (uint64_t i = 0; i < 5; i++)
+        assert_int_equal(mc_request_segno_at(&r, i), order[i]);
+    static const struct {
+        uint64_t segno;
+        bool owned;
+    } probes[] = {{0, false}, {99, false}, {100, true}, {101, true}, {102, false},
+                  {103, true}, {105, true}, {106, false}, {UINT64_MAX, false}};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
+        assert_int_equal(mc_request_owns_segno(&r, probes[i].segno), probes[i].owned);
+    /* set_run: one run, the array reused */
+    const mc_segno_run *before = r.runs;
+    assert_int_equal(mc_request_set_run(&r, 7, 3, NULL), MC_OK);
+    assert_ptr_equal(r.runs, before);
+    assert_int_equal(r.nruns, 1);
+    assert_int_equal(mc_request_segno_count(&r), 3);
+    assert_int_equal(mc_request_segno_at(&r, 2), 9);
+    assert_false(mc_request_owns_segno(&r, 10));
+    mc_request_clear(&r);
+    assert_int_equal(mc_request_segno_count(&r), 0);
+    assert_false(mc_request_owns_segno(&r, 7));
+    /* the rules, with the index of the first offending run */
+    size_t at = 99;
+    mc_segno_run ok[] = {{1, 2}, {3, 1}, {10, UINT64_C(1) << 39}};   /* adjacent runs are fine */
+    assert_null(mc_segno_runs_fault(ok, 3, &at));
+    mc_segno_run bad[] = {{1, 2}, {5, 1}, {4, 1}};
+    assert_non_null(mc_segno_runs_fault(bad, 3, &at));
+    assert_int_equal(at, 2);
+    assert_non_null(mc_segno_runs_fault(bad, MC_REQUEST_MAX_RUNS + 1, &at));   /* counted before read */
+    assert_int_equal(at, MC_REQUEST_MAX_RUNS);
+}
+
+/* Issue: requests stay small. Inputs of 64 MiB at the smallest segment size
+ * (1 KiB) need 65,540 segnos: they are one run, and validation still
+ * refuses an output outside it or one used twice. */
+static void test_tiny_segments_one_run(void **state)
+{
+    (void)state;
+    mc_request r;
+    rewrite_request(&r);
+    r.segment_size = 1024;
+    r.inputs[0].bytes = (uint64_t)64 << 20;
+    r.inputs[0].nitems = 1 << 16;
+    uint64_t n = mc_request_max_outputs(&r);
+    assert_true(n >= 65539);
+    free(r.runs);
+    r.runs = NULL;
+    assert_int_equal(mc_request_set_run(&r, 1000, n, NULL), MC_OK);
+    assert_int_equal(r.nruns, 1);
+    mc_err err = {0};
+    assert_int_equal(mc_request_check(&r, &err), MC_OK);
+
+    mc_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.id = 7;
+    resp.noutputs = 2;
+    resp.outputs = calloc(2, sizeof *resp.outputs);
+    assert_non_null(resp.outputs);
+    resp.outputs[0] = meta(1000, 1, "d", "h", 50, 60);
+    resp.outputs[1] = meta(1000 + n - 1, 1, "i", "p", 50, 60);   /* the last one allocated */
+    assert_int_equal(mc_response_validate(&r, &resp, &err), MC_OK);
+    const uint64_t refused[] = {999, 1000 /* used twice */, 1000 + n, 21};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        resp.outputs[1].segno = refused[i];
+        assert_int_equal(mc_response_validate(&r, &resp, &err), MC_EPROTO);
+        assert_non_null(strstr(err.msg, refused[i] == 1000 ? "used twice" : "not allocated"));
+    }
+    mc_response_clear(&resp);
+    mc_request_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +551,8 @@ int main(void)
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_apply_restore_fails),
         cmocka_unit_test(test_copy_and_max_outputs),
+        cmocka_unit_test(test_segno_runs),
+        cmocka_unit_test(test_tiny_segments_one_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

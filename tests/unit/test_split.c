@@ -74,11 +74,8 @@ static void random_parent(mc_request *req, mc_manifest *m, size_t nuppers, size_
         set_range(&req->inputs[nuppers + j], segno++, 1, a, b, 1 + rnd() % 9000);
         at = b;
     }
-    req->nsegnos = mc_request_max_outputs(req);
-    req->segnos = calloc(req->nsegnos, sizeof *req->segnos);
-    uint64_t first = mc_manifest_alloc_segnos(m, req->nsegnos);
-    for (size_t k = 0; k < req->nsegnos; k++)
-        req->segnos[k] = first + k;
+    uint64_t need = mc_request_max_outputs(req);
+    assert_int_equal(mc_request_set_run(req, mc_manifest_alloc_segnos(m, need), need, NULL), MC_OK);
 }
 
 static void one_trial(size_t nuppers, size_t nlowers, size_t want)
@@ -111,11 +108,12 @@ static void one_trial(size_t nuppers, size_t nlowers, size_t want)
         }
         if (mc_request_check(&s[i], &err) != MC_OK)
             fail_msg("slice %zu of %zu: %s", i, n, err.msg);
-        /* Fresh segnos, after the parent's. */
-        for (size_t k = 0; k < s[i].nsegnos; k++)
-            assert_true(s[i].segnos[k] >= before);
-        if (i > 0)
-            assert_true(s[i].segnos[0] > s[i - 1].segnos[s[i - 1].nsegnos - 1]);
+        /* One run of fresh segnos, the worst case for the slice, right
+         * after the parent's or the previous slice's. */
+        assert_int_equal(s[i].nruns, 1);
+        assert_int_equal(s[i].runs[0].count, mc_request_max_outputs(&s[i]));
+        uint64_t expect = i ? s[i - 1].runs[0].first + s[i - 1].runs[0].count : before;
+        assert_int_equal(s[i].runs[0].first, expect);
     }
     assert_int_equal(seen, nlowers);
     /* Random keys: each belongs to exactly one slice. */
@@ -131,7 +129,7 @@ static void one_trial(size_t nuppers, size_t nlowers, size_t want)
     for (size_t i = 0; i < n; i++) {
         resps[i].noutputs = 1;
         resps[i].outputs = calloc(1, sizeof *resps[i].outputs);
-        set_range(&resps[i].outputs[0], s[i].segnos[0], 1, (uint32_t)i, (uint32_t)i, 7);
+        set_range(&resps[i].outputs[0], s[i].runs[0].first, 1, (uint32_t)i, (uint32_t)i, 7);
         resps[i].stats.bytes_out = 7;
     }
     mc_request jr;
@@ -141,10 +139,26 @@ static void one_trial(size_t nuppers, size_t nlowers, size_t want)
     assert_int_equal(jp.noutputs, n);
     assert_int_equal(jp.stats.bytes_out, 7 * n);
     assert_int_equal(jr.ninputs, parent.ninputs);
-    size_t total = 0;
+    uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += s[i].nsegnos;
-    assert_int_equal(jr.nsegnos, total);
+        total += mc_request_segno_count(&s[i]);
+    assert_int_equal(jr.nruns, n);   /* one run per slice, in slice order */
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(&jr.runs[i], &s[i].runs[0], sizeof jr.runs[i]);
+    assert_int_equal(mc_request_segno_count(&jr), total);
+    mc_request_clear(&jr);
+    mc_response_clear(&jp);
+    /* Slice 0 sent again (new segnos after every other slice's): the
+     * joined runs are still sorted, and hold each slice's segnos. */
+    uint64_t again = mc_manifest_alloc_segnos(m, 3);
+    assert_int_equal(mc_request_set_run(&s[0], again, 3, NULL), MC_OK);
+    resps[0].outputs[0].segno = again + 2;
+    assert_int_equal(mc_split_join(&parent, s, resps, n, &jr, &jp, &err), MC_OK);
+    assert_int_equal(jr.nruns, n);
+    assert_null(mc_segno_runs_fault(jr.runs, jr.nruns, &(size_t){0}));
+    for (size_t i = 0; i < n; i++)
+        assert_true(mc_request_owns_segno(&jr, resps[i].outputs[0].segno));
+    assert_false(mc_request_owns_segno(&jr, again + 3));
     mc_request_clear(&jr);
     mc_response_clear(&jp);
     for (size_t i = 0; i < n; i++) {

@@ -86,11 +86,16 @@ static void rnd_request(mc_request *r)
     rnd_key(&r->lo, true);
     rnd_key(&r->hi, true);
     rnd_key(&r->split, true);
-    r->nsegnos = rnd_below(16);
-    r->segnos = calloc(r->nsegnos + 1, sizeof *r->segnos);
-    assert_non_null(r->segnos);
-    for (size_t i = 0; i < r->nsegnos; i++)
-        r->segnos[i] = rnd();
+    /* Sorted, disjoint runs (sometimes adjacent), some of a billion segnos. */
+    r->nruns = rnd_below(6);
+    r->runs = calloc(r->nruns + 1, sizeof *r->runs);
+    assert_non_null(r->runs);
+    uint64_t next = 1 + (rnd() >> 14);
+    for (size_t i = 0; i < r->nruns; i++) {
+        r->runs[i].first = next + rnd_below(3) * rnd_below(1000);
+        r->runs[i].count = 1 + (rnd_below(2) ? rnd_below(3) : rnd_below((size_t)1 << 30));
+        next = r->runs[i].first + r->runs[i].count;
+    }
     r->nguards = rnd_below(6);
     r->guards = calloc(r->nguards + 1, sizeof *r->guards);
     assert_non_null(r->guards);
@@ -159,9 +164,11 @@ static void assert_request_equal(const mc_request *a, const mc_request *b)
     assert_bytes_equal(a->lo.p, a->lo.len, b->lo.p, b->lo.len);
     assert_bytes_equal(a->hi.p, a->hi.len, b->hi.p, b->hi.len);
     assert_bytes_equal(a->split.p, a->split.len, b->split.p, b->split.len);
-    assert_int_equal(a->nsegnos, b->nsegnos);
-    for (size_t i = 0; i < a->nsegnos; i++)
-        assert_int_equal(a->segnos[i], b->segnos[i]);
+    assert_int_equal(a->nruns, b->nruns);
+    for (size_t i = 0; i < a->nruns; i++) {
+        assert_int_equal(a->runs[i].first, b->runs[i].first);
+        assert_int_equal(a->runs[i].count, b->runs[i].count);
+    }
     assert_int_equal(a->nguards, b->nguards);
     for (size_t i = 0; i < a->nguards; i++) {
         assert_bytes_equal(a->guards[i].lo.p, a->guards[i].lo.len, b->guards[i].lo.p, b->guards[i].lo.len);
@@ -394,6 +401,134 @@ static void test_huge_counts(void **state)
     mc_buf_free(&b);
 }
 
+/* A request message whose segno section is WORDS[0..n) (total, run
+ * count, then first/length pairs), the rest a valid empty request. */
+static void request_with_segno_words(const uint64_t *words, size_t n, mc_buf *b)
+{
+    mc_request req;
+    memset(&req, 0, sizeof req);
+    req.id = 7;
+    encode_request(&req, b);
+    b->n -= 3 * 8;   /* total 0, no runs, no guards */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(mc_buf_append_u64(b, words[i], NULL), MC_OK);
+    assert_int_equal(mc_buf_append_u64(b, 0, NULL), MC_OK);
+}
+
+/* Decoding WORDS' segno section fails, the message naming WHAT. */
+static void expect_runs_refused(const uint64_t *words, size_t n, const char *what)
+{
+    mc_buf b;
+    request_with_segno_words(words, n, &b);
+    mc_request out;
+    mc_err err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(mc_wire_decode_request(b.p, b.n, &out, &err), MC_EPROTO);
+    if (!strstr(err.msg, what))
+        fail_msg("expected '%s' in: %s", what, err.msg);
+    assert_null(out.runs);
+    mc_buf_free(&b);
+}
+
+/* Hostile segno runs are refused by name; a huge count in one run decodes
+ * without memory in proportion (a 2^40-entry array could not be allocated). */
+static void test_hostile_runs(void **state)
+{
+    (void)state;
+    const uint64_t zero_len[] = {3, 2, 5, 3, 10, 0};
+    expect_runs_refused(zero_len, 6, "segno run 1 of 2: an empty run");
+    const uint64_t overlap[] = {4, 2, 5, 3, 7, 1};
+    expect_runs_refused(overlap, 6, "segno run 1 of 2: a run overlapping or before the previous one");
+    const uint64_t unsorted[] = {2, 2, 10, 1, 5, 1};
+    expect_runs_refused(unsorted, 6, "overlapping or before");
+    const uint64_t overflow[] = {2, 1, UINT64_MAX - 1, 2};
+    expect_runs_refused(overflow, 4, "past the largest segno");
+    const uint64_t segno0[] = {3, 1, 0, 3};
+    expect_runs_refused(segno0, 4, "segno 0");
+    const uint64_t mismatch[] = {5, 1, 5, 3};
+    expect_runs_refused(mismatch, 4, "segno count 5, its runs hold 3");
+    const uint64_t no_runs[] = {5, 0};
+    expect_runs_refused(no_runs, 2, "segno count 5, its runs hold 0");
+    const uint64_t too_big[] = {((uint64_t)1 << 40) + 1, 1, 1, ((uint64_t)1 << 40) + 1};
+    expect_runs_refused(too_big, 4, "more than 2^40 segnos");
+    const uint64_t promised[] = {1, (uint64_t)1 << 60, 1, 1};   /* more runs than bytes */
+    expect_runs_refused(promised, 4, "segno run count");
+
+    /* MC_REQUEST_MAX_RUNS + 1 real runs */
+    size_t nruns = MC_REQUEST_MAX_RUNS + 1, nwords = 2 + 2 * nruns;
+    uint64_t *many = calloc(nwords, sizeof *many);
+    assert_non_null(many);
+    many[0] = nruns;
+    many[1] = nruns;
+    for (size_t i = 0; i < nruns; i++) {
+        many[2 + 2 * i] = 1 + 2 * (uint64_t)i;
+        many[3 + 2 * i] = 1;
+    }
+    expect_runs_refused(many, nwords, "4097 segno runs (at most 4096)");
+    /* exactly the limit decodes */
+    many[0] = many[1] = nruns - 1;
+    mc_buf b;
+    request_with_segno_words(many, nwords - 2, &b);
+    mc_request out;
+    mc_err err;
+    assert_int_equal(mc_wire_decode_request(b.p, b.n, &out, &err), MC_OK);
+    assert_int_equal(out.nruns, MC_REQUEST_MAX_RUNS);
+    mc_request_clear(&out);
+    mc_buf_free(&b);
+    free(many);
+
+    /* 2^40 segnos in one run: decoded as one run */
+    const uint64_t huge[] = {(uint64_t)1 << 40, 1, 1, (uint64_t)1 << 40};
+    request_with_segno_words(huge, 4, &b);
+    assert_int_equal(mc_wire_decode_request(b.p, b.n, &out, &err), MC_OK);
+    assert_int_equal(out.nruns, 1);
+    assert_int_equal(mc_request_segno_count(&out), (uint64_t)1 << 40);
+    mc_request_clear(&out);
+    mc_buf_free(&b);
+}
+
+/* Issue: requests stay small. Inputs of 64 MiB at the smallest segment size
+ * (1 KiB): 65,540 segnos, one run, and the segnos take 32 bytes of the
+ * message, as for a request of one segno. */
+static void test_tiny_segments_small_message(void **state)
+{
+    (void)state;
+    mc_request req;
+    memset(&req, 0, sizeof req);
+    req.id = 5;
+    req.upper_level = 0;
+    req.out_level = 1;
+    req.segment_size = 1024;
+    req.nuppers = req.ninputs = 1;
+    req.inputs = calloc(1, sizeof *req.inputs);
+    assert_non_null(req.inputs);
+    mc_seg_meta *in = &req.inputs[0];
+    *in = (mc_seg_meta){.segno = 3, .nitems = 1 << 16, .bytes = (uint64_t)64 << 20, .min_seq = 1, .max_seq = 9};
+    in->min_key = (uint8_t *)strdup("a");
+    in->max_key = (uint8_t *)strdup("z");
+    in->min_key_len = in->max_key_len = 1;
+    uint64_t n = mc_request_max_outputs(&req);
+    assert_true(n >= 65539);
+    assert_int_equal(mc_request_set_run(&req, 100, n, NULL), MC_OK);
+    mc_buf b, one;
+    encode_request(&req, &b);
+    mc_request_set_run(&req, 100, 1, NULL);
+    encode_request(&req, &one);
+    assert_int_equal(b.n, one.n);
+    assert_true(b.n < 256);   /* header, one descriptor, 8 + 8 + 16 bytes of segnos, guards */
+    mc_request out;
+    mc_err err;
+    assert_int_equal(mc_wire_decode_request(b.p, b.n, &out, &err), MC_OK);
+    assert_int_equal(out.nruns, 1);
+    assert_int_equal(out.runs[0].first, 100);
+    assert_int_equal(out.runs[0].count, n);
+    assert_int_equal(mc_request_check(&out, &err), MC_OK);
+    mc_request_clear(&out);
+    mc_request_clear(&req);
+    mc_buf_free(&b);
+    mc_buf_free(&one);
+}
+
 int main(void)
 {
     const char *env = getenv("MC_SEED");
@@ -409,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_huge_counts),
+        cmocka_unit_test(test_hostile_runs),
+        cmocka_unit_test(test_tiny_segments_small_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
