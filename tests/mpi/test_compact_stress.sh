@@ -55,7 +55,14 @@ dels = sorted(k for k, (s, kind) in newest.items() if kind == mf.DELETE)
 live = sorted(k for k, (s, kind) in newest.items() if kind == mf.PUT)
 keys = set(r.sample(dels, min(len(dels), 12)) + r.sample(live, min(len(live), 4)))
 keys.add(b"late-key-%d" % seed)
-mf.write_segment(path, [(k, b"old-%d" % r.randrange(1000), r.randint(1, 3), mf.PUT) for k in keys])
+# The value is a function of (key, seq): two rounds may write the same key at
+# the same seq, and two different versions under one (key, seq) are invalid
+# input (docs/COMPACTION.md), on which readers may legitimately disagree.
+items = []
+for k in keys:
+    seq = r.randint(1, 3)
+    items.append((k, b"old-%d-" % seq + k, seq, mf.PUT))
+mf.write_segment(path, items)
 EOF
     run_ok mc add "$1" "$2"
 }
