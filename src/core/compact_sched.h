@@ -28,7 +28,7 @@
 #include "remover.h"
 
 #define MC_SCHED_COMMIT_INTERVAL 0.5      /* seconds between group commits (MPICOMPACT_COMMIT_INTERVAL) */
-#define MC_SCHED_COMMIT_MAX_DELETES 4096  /* queued input deletions that force a commit */
+#define MC_SCHED_COMMIT_MAX_DELETES 16384 /* queued input deletions that force a commit */
 #define MC_SCHED_COMMIT_MAX_CHANGES 16384 /* manifest changes that force one: a commit writes them (an edit) */
 #define MC_SCHED_MAX_SLICES 64            /* most slices one compaction is cut into */
 
