@@ -83,6 +83,12 @@ mc_status mc_params_check(const mc_params *p, mc_err *err)
     return MC_OK;
 }
 
+bool mc_params_equal(const mc_params *a, const mc_params *b)
+{
+    return a->fanout == b->fanout && a->l0_limit == b->l0_limit && a->levels == b->levels &&
+           a->segment_size == b->segment_size;
+}
+
 uint64_t mc_params_level_limit(const mc_params *p, unsigned level)
 {
     if (level + 1 >= p->levels)

@@ -33,6 +33,7 @@ typedef struct mc_params {
 /* Defaults: fanout 10, l0 limit 4, 7 levels, 64 MiB. */
 void mc_params_default(mc_params *p);
 mc_status mc_params_check(const mc_params *p, mc_err *err);
+bool mc_params_equal(const mc_params *a, const mc_params *b);
 /* Byte limit of level L >= 1: segment_size * fanout^L, saturating at UINT64_MAX;
  * UINT64_MAX for the deepest level. */
 uint64_t mc_params_level_limit(const mc_params *p, unsigned level);

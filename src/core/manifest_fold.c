@@ -169,12 +169,6 @@ static int by_manifest_order(const void *a, const void *b)
     return manifest_cmp(*(mc_seg_meta *const *)a, *(mc_seg_meta *const *)b);
 }
 
-static bool params_equal(const mc_params *a, const mc_params *b)
-{
-    return a->fanout == b->fanout && a->l0_limit == b->l0_limit && a->levels == b->levels &&
-           a->segment_size == b->segment_size;
-}
-
 /* Reads the edits chain[1..n): records, and the newest header in *H. */
 static mc_status read_edits(const char *store, const uint64_t *chain, size_t n, fold *f, mc_manifest_header *h,
                             mc_err *err)
@@ -185,7 +179,7 @@ static mc_status read_edits(const char *store, const uint64_t *chain, size_t n, 
         size_t nremoved = 0;
         f->order = 2 * (uint64_t)i;
         mc_status st = mc_manifest_file_read(store, chain[i], &eh, &removed, &nremoved, edit_entry, f, err);
-        if (st == MC_OK && (eh.parent != h->generation || !params_equal(&eh.p, &h->p)))
+        if (st == MC_OK && (eh.parent != h->generation || !mc_params_equal(&eh.p, &h->p)))
             st = mc_err_set(err, MC_ECORRUPT, 0, "%s: edit %llu does not follow generation %llu (or changes the store "
                             "parameters)", store, ull(chain[i]), ull(h->generation));
         for (size_t k = 0; k < nremoved && st == MC_OK; k++)

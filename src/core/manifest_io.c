@@ -482,12 +482,6 @@ cleanup:
     return st;
 }
 
-static bool params_equal(const mc_params *a, const mc_params *b)
-{
-    return a->fanout == b->fanout && a->l0_limit == b->l0_limit && a->levels == b->levels &&
-           a->segment_size == b->segment_size;
-}
-
 /* Applies the edit file GENERATION (whose parent is M's generation) to M and
  * records what it touched as the newest file of M's chain. */
 static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest *m, mc_err *err)
@@ -499,7 +493,7 @@ static mc_status apply_edit(const char *store, uint64_t generation, mc_manifest 
     mc_status st = open_generation(store, generation, path, &file, &h, err);
     if (st != MC_OK)
         return st;
-    if (h.parent != mc_manifest_generation(m) || !params_equal(&h.p, mc_manifest_params(m)))
+    if (h.parent != mc_manifest_generation(m) || !mc_params_equal(&h.p, mc_manifest_params(m)))
         st = mc_err_set(err, MC_ECORRUPT, 0, "%s: edit of generation %llu does not follow generation %llu (or "
                         "changes the store parameters)", path, ull(h.parent), ull(mc_manifest_generation(m)));
     if (st == MC_OK && h.next_segno < mc_manifest_next_segno(m))
