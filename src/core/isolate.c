@@ -271,6 +271,9 @@ void mc_isolate_job_child_start(pid_t parent)
 {
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Descriptors the parent opened without close-on-exec (HDF5's files,
+     * MPI's sockets) would stay open as long as the job runs. */
+    close_range(MC_ISOLATE_JOB_FD + 1, ~0u, 0);
 #endif
     if (getppid() != parent)   /* the parent died before prctl */
         _exit(127);
@@ -279,7 +282,9 @@ void mc_isolate_job_child_start(pid_t parent)
 void mc_isolate_job_child_done(void)
 {
     put_all(MC_ISOLATE_JOB_FD, "k", 1);
-    close(MC_ISOLATE_JOB_FD);
+    /* At once: the parent reaps the job as soon as the byte arrives, and
+     * must not wait out exit handlers (HDF5's teardown) there. */
+    _exit(0);
 }
 
 /* Reaps the ended child and reads its verdict. */

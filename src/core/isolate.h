@@ -66,7 +66,8 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
  * The program gets default actions for every signal, none blocked, and the
  * write end of a pipe as descriptor MC_ISOLATE_JOB_FD. It calls
  * mc_isolate_job_child_start(parent pid, passed in ARGV) first (death with
- * the parent) and mc_isolate_job_child_done() when it succeeded. The caller
+ * the parent; every descriptor above MC_ISOLATE_JOB_FD closed) and
+ * mc_isolate_job_child_done() when it succeeded (which _exits). The caller
  * owns the job until mc_isolate_reap() reports it ended or
  * mc_isolate_kill() ends it: both reap the child and close its pipe. */
 #define MC_ISOLATE_JOB_FD 3

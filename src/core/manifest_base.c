@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fault.h"
 #include "isolate.h"
 #include "manifest_fold.h"
 #include "manifest_io.h"
@@ -139,6 +140,7 @@ int mc_manifest_base_child_main(int argc, char **argv)
         return 2;
     }
     mc_isolate_job_child_start((pid_t)parent);
+    mc_fault_init(0);   /* rank 0's child: MPICOMPACT_FAULT points fire here too (tests only) */
     const char *store = argv[3], *tmp = argv[7];
     char path[MC_PATH_MAX];
     for (int i = 8; i < argc; i++)
@@ -151,7 +153,7 @@ int mc_manifest_base_child_main(int argc, char **argv)
         fprintf(stderr, "mpicompact: background manifest base: %s\n", err.msg);
         return 1;
     }
-    mc_isolate_job_child_done();
+    mc_isolate_job_child_done();   /* does not return */
     return 0;
 }
 
@@ -210,8 +212,15 @@ void mc_manifest_base_after_switch(const char *store, mc_manifest *m)
     char program[MC_PATH_MAX];
     ssize_t plen = readlink("/proc/self/exe", program, sizeof program - 1);
     char **argv = NULL;
-    if (plen > 0) {
+    if (plen > 0 && (size_t)plen < sizeof program - 1) {
         program[plen] = '\0';
+        /* Replaced on disk since it started: its own file is still there
+         * through /proc (valgrind's client has no other name than the
+         * link's target, so that is used when it exists). */
+        static const char deleted[] = " (deleted)";
+        size_t dl = sizeof deleted - 1;
+        if ((size_t)plen > dl && strcmp(program + plen - dl, deleted) == 0)
+            snprintf(program, sizeof program, "/proc/self/exe");
         argv = child_argv(program, store, m, bg->tmp, bg);
     }
     if (!argv || mc_isolate_exec(argv, &bg->job, NULL) != MC_OK) {

@@ -215,7 +215,18 @@ static mc_status newest_records(fold *f, const char *path, mc_err *err)
     return MC_OK;
 }
 
-/* Merges f->base (in manifest order, checked) and f->edits into *OUT,
+/* Sorts f->base into manifest order unless it is (a base of mpicompact's
+ * always is; FORMAT.md lets other writers list entries in any order). */
+static void base_in_order(fold *f)
+{
+    for (size_t i = 1; i < f->base.n; i++)
+        if (manifest_cmp(f->base.v[i - 1], f->base.v[i]) >= 0) {
+            qsort(f->base.v, f->base.n, sizeof *f->base.v, by_manifest_order);
+            return;
+        }
+}
+
+/* Merges f->base and f->edits (both in manifest order) into *OUT,
  * checking what a load would: levels, next_segno, overlaps in levels >= 1. */
 static mc_status merge_lists(fold *f, const char *path, const mc_manifest_header *h, mc_seg_meta ***out,
                              size_t *nout, uint64_t *bytes, mc_err *err)
@@ -230,9 +241,7 @@ static mc_status merge_lists(fold *f, const char *path, const mc_manifest_header
         mc_seg_meta *e = from_base ? f->base.v[i++] : f->edits.v[j++];
         const mc_seg_meta *prev = k ? v[k - 1] : NULL;
         const char *bad = NULL;
-        if (from_base && i >= 2 && manifest_cmp(f->base.v[i - 2], e) >= 0)
-            bad = "base entries out of order";
-        else if (e->level >= h->p.levels)
+        if (e->level >= h->p.levels)
             bad = "level out of range";
         else if (e->segno == 0 || e->segno >= h->next_segno)
             bad = "segno not below next_segno";
@@ -283,8 +292,10 @@ mc_status mc_manifest_fold(const char *store, uint64_t generation, const char *o
     if (st == MC_OK && h.generation != generation)
         st = mc_err_set(err, MC_ECORRUPT, 0, "%s: the chain of generation %llu ends at %llu", store, ull(generation),
                         ull(h.generation));
-    if (st == MC_OK)
+    if (st == MC_OK) {
+        base_in_order(&f);
         st = merge_lists(&f, out, &h, &all, &n, &bytes, err);
+    }
     if (st == MC_OK && (n != expect_count || bytes != expect_bytes))
         st = mc_err_set(err, MC_ECORRUPT, 0,
                         "%s: generation %llu folds to %zu segments of %llu bytes, but the manifest holds %llu of %llu",

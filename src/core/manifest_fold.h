@@ -6,7 +6,8 @@
  * segnos and listed entries become records (segno, position in the chain);
  * for each segno the newest record wins, and a segno an edit touched is
  * taken from the records, never from the base. What is left of the base
- * (already in manifest order) is merged with the surviving edit entries
+ * (sorted into manifest order when another writer listed it in another
+ * order, which FORMAT.md allows) is merged with the surviving edit entries
  * (sorted) into manifest order and written as a base of GENERATION.
  * Checks on the way: every header as a load checks it, each edit follows
  * the file before it with the same parameters, entries pass the load's
