@@ -26,8 +26,8 @@ typedef struct mc_params {
 
 /* The smallest segment size `init` accepts (docs/USAGE.md): below it HDF5's
  * own metadata (several KiB a file) outweighs a segment's data, and a
- * compaction's request carries one output segno per segment size of its
- * input bytes. Not checked when a store is loaded: one made with a smaller
+ * compaction reserves one output segno (a run: request.h) per segment size
+ * of its input bytes. Not checked when a store is loaded: one made with a smaller
  * size by an older version is still read and compacted. */
 #define MC_SEGMENT_SIZE_MIN 1024u
 /* Defaults: fanout 10, l0 limit 4, 7 levels, 64 MiB. */
