@@ -67,7 +67,9 @@ mc_status mc_isolate_run(mc_isolate_fn fn, void *arg, unsigned stall_ms, mc_isol
  * write end of a pipe as descriptor MC_ISOLATE_JOB_FD. It calls
  * mc_isolate_job_child_start(parent pid, passed in ARGV) first (death with
  * the parent; every descriptor above MC_ISOLATE_JOB_FD closed) and
- * mc_isolate_job_child_done() when it succeeded (which _exits). The caller
+ * mc_isolate_job_child_done() when it succeeded (which _exits). A program
+ * that cannot start is an error naming it, or, where posix_spawn cannot
+ * tell (valgrind runs it as a fork), a job that ends without success. The caller
  * owns the job until mc_isolate_reap() reports it ended or
  * mc_isolate_kill() ends it: both reap the child and close its pipe. */
 #define MC_ISOLATE_JOB_FD 3

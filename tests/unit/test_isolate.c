@@ -194,9 +194,13 @@ static void background_jobs(void **state)
     mc_isolate_kill(&job);                /* none: a no-op */
     char *missing[] = {"/nonexistent/program", NULL};
     mc_err err;
-    assert_int_not_equal(mc_isolate_exec(missing, &job, &err), MC_OK);
-    assert_non_null(strstr(err.msg, "/nonexistent/program"));
-    assert_int_equal(job.pid, 0);
+    if (mc_isolate_exec(missing, &job, &err) != MC_OK) {
+        assert_non_null(strstr(err.msg, "/nonexistent/program"));
+        assert_int_equal(job.pid, 0);
+    } else {   /* posix_spawn could not tell (valgrind runs it as a fork): a failed job */
+        assert_true(mc_isolate_reap(&job, true, &ok));
+        assert_false(ok);
+    }
 }
 
 int main(int argc, char **argv)
